@@ -1,0 +1,57 @@
+"""Fixtures shared by the whole suite.
+
+The tests run against the real PostgreSQL and Redis. Under CI (CI=true) a test that needs a
+service that is missing fails; on a laptop it is skipped with the reason, so `pytest` still runs.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip on a laptop, fail in CI: a missing service must never pass silently there."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required service missing in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres(db):
+    from django.db import connection
+
+    require(connection.vendor == "postgresql", "needs PostgreSQL (set DATABASE_URL=postgres://…)")
+    return connection
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    from django.conf import settings
+
+    url = settings.CELERY_BROKER_URL
+    require(bool(url) and url.startswith("redis://"), "needs Redis (set CELERY_BROKER_URL)")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        require(False, f"Redis at {url} does not answer: {exc}")
+    return url
+
+
+@pytest.fixture(autouse=True)
+def _plain_http_in_tests(settings):
+    # Production redirects to HTTPS; the test client speaks plain HTTP unless a test says not.
+    settings.SECURE_SSL_REDIRECT = False
+    # Production serves hashed files from `collectstatic`; tests render pages without running it
+    # (test_static.py runs the real collectstatic once).
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }

@@ -1,0 +1,169 @@
+"""The ground floor: regions, hospitals, departments, people and the roles they hold where."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Region(models.Model):
+    code = models.CharField(_("kode"), max_length=4, unique=True)
+    name = models.CharField(_("navn"), max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("region")
+        verbose_name_plural = _("regioner")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Hospital(models.Model):
+    code = models.CharField(_("SKS-kode"), max_length=4, unique=True)
+    name = models.CharField(_("navn"), max_length=200, blank=True)
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, null=True, blank=True, related_name="hospitals"
+    )
+
+    class Meta:
+        ordering = ["name", "code"]
+        verbose_name = _("sygehus")
+        verbose_name_plural = _("sygehuse")
+
+    def __str__(self) -> str:
+        return self.name or self.code
+
+
+class Department(models.Model):
+    code = models.CharField(_("SKS-kode"), max_length=7, unique=True)
+    name = models.CharField(_("navn"), max_length=200, blank=True)
+    hospital = models.ForeignKey(Hospital, on_delete=models.PROTECT, related_name="departments")
+
+    class Meta:
+        ordering = ["name", "code"]
+        verbose_name = _("afdeling")
+        verbose_name_plural = _("afdelinger")
+
+    def __str__(self) -> str:
+        return self.name or self.code
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra):
+        if not email:
+            raise ValueError("An e-mail address is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractUser):
+    """A person who logs in with an e-mail address; no separate user name."""
+
+    username = None
+    email = models.EmailField(_("e-mailadresse"), unique=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["email"]
+        verbose_name = _("bruger")
+        verbose_name_plural = _("brugere")
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.email
+
+
+class Role(models.TextChoices):
+    CLINICIAN = "clinician", _("Kliniker")
+    COORDINATOR = "coordinator", _("Kvalitetskoordinator")
+    LEADERSHIP = "leadership", _("Ledelse")
+    ADMIN = "admin", _("Administrator")
+
+
+class RoleAssignment(models.Model):
+    """One role a person holds, and where: a department, or for leadership a hospital/region."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="roles")
+    role = models.CharField(_("rolle"), max_length=20, choices=Role.choices)
+    department = models.ForeignKey(
+        Department, on_delete=models.CASCADE, null=True, blank=True, related_name="roles"
+    )
+    hospital = models.ForeignKey(
+        Hospital, on_delete=models.CASCADE, null=True, blank=True, related_name="roles"
+    )
+    region = models.ForeignKey(
+        Region, on_delete=models.CASCADE, null=True, blank=True, related_name="roles"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("rolle")
+        verbose_name_plural = _("roller")
+        constraints = [
+            # Department roles name their department; leadership may be limited to one hospital
+            # or one region (or neither: the whole country); admin is not tied to a place.
+            models.CheckConstraint(
+                name="role_scope_fits_role",
+                condition=(
+                    Q(
+                        role__in=["clinician", "coordinator"],
+                        department__isnull=False,
+                        hospital__isnull=True,
+                        region__isnull=True,
+                    )
+                    | Q(role="leadership", department__isnull=True)
+                    & ~Q(hospital__isnull=False, region__isnull=False)
+                    | Q(
+                        role="admin",
+                        department__isnull=True,
+                        hospital__isnull=True,
+                        region__isnull=True,
+                    )
+                ),
+            ),
+            # One row per (person, role, place); partial indexes because the place columns are
+            # nullable and NULLs never collide in a plain unique index.
+            models.UniqueConstraint(
+                fields=["user", "role", "department"],
+                condition=Q(department__isnull=False),
+                name="role_unique_per_department",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "role", "hospital"],
+                condition=Q(hospital__isnull=False),
+                name="role_unique_per_hospital",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "role", "region"],
+                condition=Q(region__isnull=False),
+                name="role_unique_per_region",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "role"],
+                condition=Q(department__isnull=True, hospital__isnull=True, region__isnull=True),
+                name="role_unique_nationwide",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        where = self.department or self.hospital or self.region or _("hele landet")
+        return f"{self.user} · {self.get_role_display()} · {where}"

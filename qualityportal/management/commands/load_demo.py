@@ -1,0 +1,66 @@
+"""Load the demo: departments across the five regions and one demo user per role.
+
+Idempotent: a second run changes nothing. Demo only: it refuses to run without DEBUG, because
+it creates accounts whose passwords are printed on the screen.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from departments.models import Role, User
+from departments.services import DepartmentRecord, grant_role, upsert_departments
+from indicators.registry import synthetic
+
+DEMO_PASSWORD = "demo-kvalitet-2026"  # noqa: S105 (demo accounts only, refused without DEBUG)
+DEMO_USERS = [
+    ("kliniker@demo.kvalitetsportal.dk", Role.CLINICIAN, "Karen", "Kliniker"),
+    ("koordinator@demo.kvalitetsportal.dk", Role.COORDINATOR, "Kasper", "Koordinator"),
+    ("ledelse@demo.kvalitetsportal.dk", Role.LEADERSHIP, "Lene", "Ledelse"),
+    ("admin@demo.kvalitetsportal.dk", Role.ADMIN, "Anders", "Admin"),
+]
+
+
+class Command(BaseCommand):
+    help = "Indlæs demodata: afdelinger, et demo-udtræk og én demobruger pr. rolle."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--rows", type=int, default=20000, help="rækker i demo-udtrækket")
+        parser.add_argument("--seed", type=int, default=2026)
+
+    def handle(self, *args, rows: int, seed: int, **options):
+        if not settings.DEBUG:
+            raise CommandError(
+                "load_demo creates accounts with printed passwords and only runs with DEBUG=1 "
+                "(demo only). / load_demo opretter konti med kendte adgangskoder og kører kun "
+                "med DEBUG=1."
+            )
+        with transaction.atomic():
+            departments = upsert_departments(
+                (
+                    DepartmentRecord(d.hospital_code, d.hospital_name, d.code, d.name)
+                    for d in synthetic.DEPARTMENTS
+                ),
+                regions_by_hospital=synthetic.REGION_OF_HOSPITAL,
+            )
+            home_department = departments[synthetic.CHANGE_DEPARTMENT]
+            created = []
+            for email, role, first, last in DEMO_USERS:
+                user = User.objects.filter(email=email).first()
+                if user is None:
+                    user = User.objects.create_user(
+                        email, DEMO_PASSWORD, first_name=first, last_name=last
+                    )
+                    created.append(email)
+                if role is Role.ADMIN:
+                    user.is_staff = user.is_superuser = True
+                    user.save(update_fields=["is_staff", "is_superuser"])
+                in_department = role in (Role.CLINICIAN, Role.COORDINATOR)
+                grant_role(user, role, department=home_department if in_department else None)
+
+        self.stdout.write(f"Afdelinger: {len(departments)}; nye demobrugere: {len(created)}")
+        self.stdout.write("Demobrugere (kun til demo) / demo users (demo only):")
+        for email, role, _first, _last in DEMO_USERS:
+            self.stdout.write(f"  {role.label:<22} {email}  adgangskode: {DEMO_PASSWORD}")

@@ -1,0 +1,102 @@
+"""Settings come from the environment, and production refuses to start without its secrets."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from qualityportal.env import database_from_url, env_bool, env_int, env_list, env_str
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION_ENV = {
+    "SECRET_KEY": "a-long-random-production-secret-key-0123456789-abcdefghijklmnop",
+    "PSEUDONYM_KEY": "a-long-random-production-pseudonym-key-0123456789",
+    "ALLOWED_HOSTS": "kvalitet.example.dk",
+    "DATABASE_URL": "sqlite:///var/test-deploy.sqlite3",
+}
+
+
+def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    keep = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "PYTHONPATH"}}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**keep, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_env_bool_reads_the_usual_spellings(monkeypatch):
+    for raw, expected in [("1", True), ("true", True), ("Yes", True), ("0", False), ("off", False)]:
+        monkeypatch.setenv("X_FLAG", raw)
+        assert env_bool("X_FLAG") is expected
+    monkeypatch.delenv("X_FLAG")
+    assert env_bool("X_FLAG", default=True) is True
+
+
+def test_env_bool_refuses_nonsense(monkeypatch):
+    monkeypatch.setenv("X_FLAG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="X_FLAG"):
+        env_bool("X_FLAG")
+
+
+def test_env_int_and_list(monkeypatch):
+    monkeypatch.setenv("X_INT", "42")
+    monkeypatch.setenv("X_LIST", "a.dk, b.dk,,")
+    assert env_int("X_INT", 1) == 42
+    assert env_list("X_LIST", []) == ["a.dk", "b.dk"]
+    monkeypatch.setenv("X_INT", "forty")
+    with pytest.raises(ImproperlyConfigured, match="X_INT"):
+        env_int("X_INT", 1)
+
+
+def test_secrets_can_come_from_files(monkeypatch, tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("from-a-file\n", encoding="utf-8")
+    monkeypatch.setenv("X_SECRET_FILE", str(secret))
+    monkeypatch.setenv("X_SECRET", "from-the-environment")
+    assert env_str("X_SECRET") == "from-a-file"
+
+
+def test_database_url_postgres_and_sqlite():
+    pg = database_from_url("postgres://portal:s%40cret@db.example:5433/kvalitet", ROOT)
+    assert pg["ENGINE"] == "django.db.backends.postgresql"
+    assert (pg["NAME"], pg["USER"], pg["PASSWORD"], pg["HOST"], pg["PORT"]) == (
+        "kvalitet",
+        "portal",
+        "s@cret",
+        "db.example",
+        "5433",
+    )
+    lite = database_from_url("sqlite:///var/x.sqlite3", ROOT)
+    assert lite["ENGINE"] == "django.db.backends.sqlite3"
+    assert lite["NAME"] == str(ROOT / "var" / "x.sqlite3")
+    with pytest.raises(ImproperlyConfigured, match="mysql"):
+        database_from_url("mysql://x/y", ROOT)
+
+
+def test_production_settings_pass_check_deploy():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues (0 silenced)" in result.stdout
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "PSEUDONYM_KEY"])
+def test_production_start_without_a_secret_refuses_with_a_clear_message(missing):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    assert f"without {missing}" in result.stderr
+    assert "DEBUG=1" in result.stderr
+
+
+def test_debug_runs_without_secrets():
+    result = run_manage("check", env={"DEBUG": "1", "DATABASE_URL": "sqlite:///var/x.sqlite3"})
+    assert result.returncode == 0, result.stderr
