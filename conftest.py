@@ -46,7 +46,11 @@ def redis_url() -> str:
 
 
 @pytest.fixture(autouse=True)
-def _plain_http_in_tests(settings):
+def _test_settings(request):
+    # The pure modules (stats, synthetic) are also tested without Django (`-p no:django`).
+    if not request.config.pluginmanager.hasplugin("django"):
+        return
+    settings = request.getfixturevalue("settings")
     # Production redirects to HTTPS; the test client speaks plain HTTP unless a test says not.
     settings.SECURE_SSL_REDIRECT = False
     # Production serves hashed files from `collectstatic`; tests render pages without running it
@@ -55,3 +59,14 @@ def _plain_http_in_tests(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture
+def eager_tasks():
+    """Run Celery tasks in-process, for tests whose subject is not the task machinery."""
+    from qualityportal.celery import app
+
+    old = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield app
+    app.conf.task_always_eager, app.conf.task_eager_propagates = old

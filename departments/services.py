@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from departments.models import Department, Hospital, Region, Role, RoleAssignment, User
+from departments.regions import HOSPITAL_REGIONS
 
 
 @dataclass(frozen=True)
@@ -23,13 +24,13 @@ class DepartmentRecord:
 def upsert_departments(
     records: Iterable[DepartmentRecord], regions_by_hospital: dict[str, str] | None = None
 ) -> dict[str, Department]:
-    """Create or rename hospitals and departments; returns departments by code.
+    """Create or rename hospitals and departments; returns every department by code.
 
     A name is only overwritten by a non-blank one, so an extract with blank names does not erase
-    names an earlier extract gave. ``regions_by_hospital`` maps hospital code to region name for
-    hospitals that have none yet (the region stays editable in the admin).
+    names an earlier extract gave. A new hospital is placed in its region from
+    ``regions_by_hospital`` (default: the known SKS codes); the region stays editable in the admin.
     """
-    regions_by_hospital = regions_by_hospital or {}
+    regions_by_hospital = HOSPITAL_REGIONS if regions_by_hospital is None else regions_by_hospital
     regions = {region.name: region for region in Region.objects.all()}
     hospitals = {h.code: h for h in Hospital.objects.all()}
     departments = {d.code: d for d in Department.objects.select_related("hospital")}

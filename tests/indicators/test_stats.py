@@ -24,12 +24,6 @@ REFERENCE = json.loads(FIXTURE.read_text())
 TOL = 1e-9  # the reference has 12 decimals
 
 
-@pytest.fixture
-def _plain_http_in_tests():
-    """Shadow the root conftest's autouse Django-settings fixture: these tests need no Django
-    and must also run under ``-p no:django``, where its ``settings`` fixture does not exist."""
-
-
 def _nan(values):
     return np.array([np.nan if v is None else v for v in values], dtype=float)
 

@@ -1,18 +1,22 @@
-"""Load the demo: departments across the five regions and one demo user per role.
+"""Load the demo: a generated registry extract, imported the way a coordinator's would be, and
+one demo user per role.
 
-Idempotent: a second run changes nothing. Demo only: it refuses to run without DEBUG, because
-it creates accounts whose passwords are printed on the screen.
+Idempotent: a second run changes nothing (the same file is recognised by its SHA-256). Demo
+only: it refuses to run without DEBUG, because it creates accounts whose passwords are printed.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from departments.models import Role, User
-from departments.services import DepartmentRecord, grant_role, upsert_departments
+from departments.models import Department, Role, User
+from departments.services import grant_role
 from indicators.registry import synthetic
+from indicators.registry.importer import import_path
 
 DEMO_PASSWORD = "demo-kvalitet-2026"  # noqa: S105 (demo accounts only, refused without DEBUG)
 DEMO_USERS = [
@@ -37,15 +41,21 @@ class Command(BaseCommand):
                 "(demo only). / load_demo opretter konti med kendte adgangskoder og kører kun "
                 "med DEBUG=1."
             )
+        demo_file = Path(settings.VAR_DIR) / "demo" / f"demo-extract-{rows}-{seed}.csv"
+        if not demo_file.exists():
+            demo_file.parent.mkdir(parents=True, exist_ok=True)
+            synthetic.write_extract(synthetic.generate_frame(rows, seed=seed), demo_file)
+        outcome = import_path(demo_file)
+        extract = outcome.extract
+        if extract.status != extract.Status.DONE:
+            raise CommandError(f"Demo-udtrækket kunne ikke indlæses: {extract.message_da}")
+        state = "allerede indlæst" if outcome.already_imported else "indlæst"
+        self.stdout.write(
+            f"Demo-udtræk nr. {extract.pk} {state}: {extract.rows_imported} rækker, "
+            f"{extract.rows_rejected} afvist."
+        )
         with transaction.atomic():
-            departments = upsert_departments(
-                (
-                    DepartmentRecord(d.hospital_code, d.hospital_name, d.code, d.name)
-                    for d in synthetic.DEPARTMENTS
-                ),
-                regions_by_hospital=synthetic.REGION_OF_HOSPITAL,
-            )
-            home_department = departments[synthetic.CHANGE_DEPARTMENT]
+            home_department = Department.objects.get(code=synthetic.CHANGE_DEPARTMENT)
             created = []
             for email, role, first, last in DEMO_USERS:
                 user = User.objects.filter(email=email).first()
@@ -60,7 +70,8 @@ class Command(BaseCommand):
                 in_department = role in (Role.CLINICIAN, Role.COORDINATOR)
                 grant_role(user, role, department=home_department if in_department else None)
 
-        self.stdout.write(f"Afdelinger: {len(departments)}; nye demobrugere: {len(created)}")
+        departments = Department.objects.count()
+        self.stdout.write(f"Afdelinger: {departments}; nye demobrugere: {len(created)}")
         self.stdout.write("Demobrugere (kun til demo) / demo users (demo only):")
         for email, role, _first, _last in DEMO_USERS:
             self.stdout.write(f"  {role.label:<22} {email}  adgangskode: {DEMO_PASSWORD}")

@@ -1,0 +1,71 @@
+"""``python manage.py import_extract PATH [--profile dccg] [--json]``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from indicators.models import Extract
+from indicators.registry.errors import FileRefused
+from indicators.registry.importer import import_path
+from indicators.registry.profiles import PROFILES
+
+
+class Command(BaseCommand):
+    help = "Indlæs et registerudtræk og gør det til registerets aktuelle. / Import an extract."
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", type=Path)
+        parser.add_argument("--profile", default="dccg", choices=sorted(PROFILES))
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+    def handle(self, *args, path: Path, profile: str, json: bool, **options):
+        if not path.is_file():
+            raise CommandError(f"Filen findes ikke / no such file: {path}")
+        try:
+            outcome = import_path(path, profile_slug=profile)
+        except FileRefused as refused:
+            raise CommandError(f"{refused.reason.da} / {refused.reason.en}") from None
+        extract = outcome.extract
+        if extract.status == Extract.Status.FAILED and not outcome.already_imported:
+            raise CommandError(f"{extract.message_da} / {extract.message_en}")
+        if json:
+            self.stdout.write(self._as_json(extract, outcome.already_imported))
+            return
+        if outcome.already_imported:
+            self.stdout.write(
+                f"Filen er allerede indlæst som udtræk nr. {extract.pk}; intet blev ændret. / "
+                f"Already imported as extract no. {extract.pk}; nothing changed."
+            )
+            return
+        self.stdout.write(
+            f"Udtræk nr. {extract.pk}: {extract.rows_read} rækker læst, "
+            f"{extract.rows_imported} indlæst, {extract.rows_rejected} afvist."
+        )
+        for refused in extract.refused.all()[:20]:
+            column = refused.column or "-"
+            self.stdout.write(f"  linje {refused.line} [{column}]: {refused.message_da}")
+        if extract.rows_rejected > 20:
+            self.stdout.write(f"  … og {extract.rows_rejected - 20} mere (se --json)")
+
+    @staticmethod
+    def _as_json(extract: Extract, already_imported: bool) -> str:
+        errors = [
+            {"line": line, "column": column or None, "message": da, "message_en": en}
+            for line, column, da, en in extract.refused.order_by("line").values_list(
+                "line", "column", "message_da", "message_en"
+            )
+        ]
+        return json.dumps(
+            {
+                "extract": extract.pk,
+                "rows": extract.rows_read,
+                "imported": extract.rows_imported,
+                "rejected": extract.rows_rejected,
+                "errors": errors,
+                "already_imported": already_imported,
+            },
+            ensure_ascii=False,
+        )

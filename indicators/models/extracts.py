@@ -1,0 +1,149 @@
+"""Registry extracts and what was read from them: operation rows and refused rows."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from departments.models import Department
+
+
+class Registry(models.Model):
+    """A clinical quality database whose extracts the portal reads (one profile each).
+
+    Its row is also the lock that serialises imports for the registry.
+    """
+
+    slug = models.SlugField(_("kode"), max_length=40, unique=True)
+    name = models.CharField(_("navn"), max_length=200)
+
+    class Meta:
+        verbose_name = _("register")
+        verbose_name_plural = _("registre")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Extract(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("I kø")
+        READING = "reading", _("Læser")
+        VALIDATING = "validating", _("Validerer")
+        LOADING = "loading", _("Indlæser")
+        DONE = "done", _("Færdig")
+        FAILED = "failed", _("Fejlet")
+
+    registry = models.ForeignKey(Registry, on_delete=models.PROTECT, related_name="extracts")
+    profile_version = models.PositiveSmallIntegerField(default=1)
+    file_name = models.CharField(_("filnavn"), max_length=255)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size_bytes = models.BigIntegerField(default=0)
+    # The uploaded file waits here for the worker and is deleted once read: the raw file holds
+    # CPR numbers, the database never does.
+    upload = models.FileField(upload_to="extracts/pending/", blank=True, max_length=255)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    uploaded_at = models.DateTimeField(_("uploadet"), default=timezone.now)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error_code = models.CharField(max_length=40, blank=True)
+    message_da = models.TextField(blank=True)
+    message_en = models.TextField(blank=True)
+    rows_read = models.PositiveIntegerField(default=0)
+    rows_imported = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    columns = models.JSONField(default=list, blank=True)
+    extra_columns = models.JSONField(default=list, blank=True)
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+    is_current = models.BooleanField(_("aktuelt"), default=False)
+    made_current_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-pk"]
+        verbose_name = _("udtræk")
+        verbose_name_plural = _("udtræk")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registry"], condition=Q(is_current=True), name="one_current_extract"
+            ),
+            models.CheckConstraint(
+                name="current_extract_is_done", condition=Q(is_current=False) | Q(status="done")
+            ),
+            models.CheckConstraint(
+                name="extract_rows_accounted_for",
+                condition=~Q(status="done")
+                | Q(rows_read=models.F("rows_imported") + models.F("rows_rejected")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.registry.slug} #{self.pk} {self.file_name}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    def message(self, language: str) -> str:
+        return self.message_en if language == "en" and self.message_en else self.message_da
+
+
+class OperationRow(models.Model):
+    """One operation of an extract in canonical form, the CPR number replaced by its pseudonym."""
+
+    extract = models.ForeignKey(Extract, on_delete=models.CASCADE, related_name="rows")
+    line = models.PositiveIntegerField()
+    pseudonym = models.CharField(max_length=32)
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
+    admission_date = models.DateField()
+    operation_date = models.DateField()
+    discharge_date = models.DateField(null=True)
+    procedure_code = models.CharField(max_length=10)
+    site = models.CharField(max_length=10, null=True)
+    priority = models.CharField(max_length=10, null=True)
+    asa = models.PositiveSmallIntegerField(null=True)
+    age = models.PositiveSmallIntegerField(null=True)
+    sex = models.CharField(max_length=1, null=True)
+    bmi = models.FloatField(null=True)
+    anastomosis = models.BooleanField(null=True)
+    anastomotic_leak = models.BooleanField(null=True)
+    clavien_dindo = models.CharField(max_length=4, null=True)
+    reoperation_date = models.DateField(null=True)
+    readmission_date = models.DateField(null=True)
+    death_date = models.DateField(null=True)
+    extra = models.JSONField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["extract", "department", "operation_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.pseudonym[:8]} {self.operation_date} {self.procedure_code}"
+
+
+class RefusedRow(models.Model):
+    """A row the importer refused, with the first reason (all reasons in ``details``)."""
+
+    extract = models.ForeignKey(Extract, on_delete=models.CASCADE, related_name="refused")
+    line = models.PositiveIntegerField()
+    column = models.CharField(max_length=100, blank=True)
+    code = models.CharField(max_length=40)
+    message_da = models.TextField()
+    message_en = models.TextField()
+    details = models.JSONField(default=list, blank=True)
+    values = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["line"]
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.code}"
+
+    def message(self, language: str) -> str:
+        return self.message_en if language == "en" else self.message_da

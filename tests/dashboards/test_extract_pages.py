@@ -1,0 +1,165 @@
+"""The coordinator's extract pages: upload, follow the import, read the report, roll back."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from departments.models import User
+from indicators.models import Extract, OperationRow
+from indicators.registry.importer import import_path
+from tests.indicators.extract_files import CPRS, ROWS, SAMPLE, csv_text
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(client, eager_tasks):
+    user = User.objects.create_user("koordinator@example.dk", "pw-123456789", is_staff=True)
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def upload(client, content: bytes, name: str = "udtraek.csv"):
+    return client.post(
+        "/extracts/upload/",
+        {"profile": "dccg", "file": SimpleUploadedFile(name, content, "text/csv")},
+        follow=True,
+    )
+
+
+def test_it_sends_anonymous_visitors_to_login(client):
+    response = client.get("/extracts/")
+    assert response.status_code == 302 and "/accounts/login/" in response.url
+
+
+def test_it_refuses_users_who_are_not_coordinators(client):
+    client.force_login(User.objects.create_user("kliniker@example.dk", "pw-123456789"))
+    assert client.get("/extracts/").status_code == 403
+    assert client.get("/extracts/upload/").status_code == 403
+
+
+def test_an_upload_is_imported_and_its_report_shows_counts_and_refused_rows(
+    client, staff, media, django_capture_on_commit_callbacks
+):
+    rows = [*ROWS, dict(ROWS[0], asa="9")]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(client, csv_text(rows).encode("cp1252"))
+    extract = Extract.objects.get()
+    assert response.redirect_chain[-1][0] == f"/extracts/{extract.pk}/"
+    assert extract.message_en == ""
+    assert extract.status == "done" and extract.is_current
+    response = client.get(f"/extracts/{extract.pk}/")
+    assert (extract.rows_read, extract.rows_imported, extract.rows_rejected) == (4, 3, 1)
+    html = response.content.decode()
+    assert "Færdig" in html
+    assert "asa skal være et helt tal fra 1 til 5" in html
+    assert 'href="/extracts/%d/refused.csv"' % extract.pk in html
+    # The raw file held CPR numbers: it is gone once read.
+    assert not extract.upload
+    assert not any(p.is_file() for p in media.rglob("*"))
+
+
+def test_the_status_answers_json_for_the_progress_bar(client, staff):
+    extract = import_path(SAMPLE).extract
+    state = client.get(f"/extracts/{extract.pk}/status/").json()
+    assert state == {
+        "id": extract.pk,
+        "status": "done",
+        "status_label": "Færdig",
+        "progress": 100,
+        "finished": True,
+        "rows": 300,
+        "imported": 300,
+        "rejected": 0,
+        "message": "",
+    }
+
+
+def test_a_queued_upload_shows_progress_until_the_worker_has_run(client, staff, media):
+    # Without running the on-commit callbacks the import has not started yet.
+    response = upload(client, csv_text().encode())
+    extract = Extract.objects.get()
+    assert extract.status == "queued"
+    html = response.content.decode()
+    assert "I kø" in html and "<progress" in html and "extract-progress.js" in html
+    assert client.get(f"/extracts/{extract.pk}/status/").json()["finished"] is False
+
+
+def test_a_refused_file_is_reported_clearly_in_danish_and_english(
+    client, staff, media, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(client, b"cpr,sygehus_kode\n1,2\n")
+    extract = Extract.objects.get()
+    response = client.get(f"/extracts/{extract.pk}/")
+    assert "ikke adskilt med semikolon" in response.content.decode()
+    assert OperationRow.objects.count() == 0
+    client.post("/i18n/setlang/", {"language": "en"})
+    html = client.get(f"/extracts/{extract.pk}/").content.decode()
+    assert "not separated by semicolons" in html
+
+
+def test_refused_rows_download_as_csv_without_cpr_numbers(client, staff, tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text(csv_text([*ROWS, dict(ROWS[1], koen="X")]), encoding="utf-8")
+    extract = import_path(path).extract
+    response = client.get(f"/extracts/{extract.pk}/refused.csv")
+    body = response.content.decode("utf-8-sig")
+    assert response["Content-Type"].startswith("text/csv")
+    assert body.splitlines()[0].startswith("linje;kolonne;aarsag;reason;sygehus_kode")
+    assert "5;koen;koen skal være en af" in body
+    assert not any(cpr in body or f"{cpr[:6]}-{cpr[6:]}" in body for cpr in CPRS)
+
+
+def test_uploading_the_same_file_again_says_so_and_changes_nothing(
+    client, staff, media, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(client, csv_text().encode())
+    response = upload(client, csv_text().encode())
+    assert Extract.objects.count() == 1
+    assert "allerede indlæst" in response.content.decode()
+
+
+def test_a_file_of_the_wrong_kind_is_refused_by_the_form(client, staff, media):
+    response = upload(client, b"%PDF-1.4", name="rapport.pdf")
+    assert "Filen skal være .csv eller .xlsx" in response.content.decode()
+    assert Extract.objects.count() == 0
+
+
+def test_rollback_makes_an_earlier_extract_current(client, staff, tmp_path):
+    old = import_path(SAMPLE).extract
+    path = tmp_path / "new.csv"
+    path.write_text(csv_text(), encoding="utf-8")
+    import_path(path)
+    response = client.post(f"/extracts/{old.pk}/make-current/", follow=True)
+    old.refresh_from_db()
+    assert old.is_current
+    assert f"Udtræk nr. {old.pk} er nu det aktuelle." in response.content.decode()
+
+
+def test_the_history_marks_the_current_extract(client, staff):
+    extract = import_path(SAMPLE).extract
+    html = client.get("/extracts/").content.decode()
+    assert "sample-extract.csv" in html and "Aktuelt" in html
+    assert f'href="/extracts/{extract.pk}/"' in html
+
+
+def test_upload_page_says_when_background_work_is_unavailable(client, staff, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    html = client.get("/extracts/upload/").content.decode()
+    assert "Baggrundsbehandlingen er ikke tilgængelig" in html
+    response = client.post(
+        "/extracts/upload/",
+        {"profile": "dccg", "file": SimpleUploadedFile("x.csv", csv_text().encode())},
+    )
+    assert "filen er ikke modtaget" in response.content.decode()
+    assert Extract.objects.count() == 0
