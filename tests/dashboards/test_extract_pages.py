@@ -60,7 +60,7 @@ def test_an_upload_is_imported_and_its_report_shows_counts_and_refused_rows(
     html = response.content.decode()
     assert "Færdig" in html
     assert "asa skal være et helt tal fra 1 til 5" in html
-    assert 'href="/extracts/%d/refused.csv"' % extract.pk in html
+    assert f'href="/extracts/{extract.pk}/refused.csv"' in html
     # The raw file held CPR numbers: it is gone once read.
     assert not extract.upload
     assert not any(p.is_file() for p in media.rglob("*"))
