@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 MANAGE := $(BIN)/python manage.py
 # Test-only secrets; production refuses to start without real ones.
-TEST_ENV := SECRET_KEY=test-only-secret-key PSEUDONYM_KEY=test-only-pseudonym-key
+TEST_ENV := SECRET_KEY=test-only-secret-key PSEUDONYM_KEY=test-only-pseudonym-key SECURE_SSL_REDIRECT=0
 DEMO_ROWS ?= 20000
 
 .PHONY: messages run run-deps install install-dev test lint format bench bench-quick migrate demo worker clean check-migrations lock
