@@ -104,8 +104,8 @@ class Migration(migrations.Migration):
                 ('readmission_date', models.DateField(null=True)),
                 ('death_date', models.DateField(null=True)),
                 ('extra', models.JSONField(null=True)),
-                ('department', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='departments.department')),
-                ('extract', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rows', to='indicators.extract')),
+                ('department', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='departments.department')),
+                ('extract', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='rows', to='indicators.extract')),
             ],
             options={
                 'indexes': [models.Index(fields=['extract', 'department', 'operation_date'], name='indicators__extract_cc9362_idx')],

@@ -98,10 +98,16 @@ class Extract(models.Model):
 class OperationRow(models.Model):
     """One operation of an extract in canonical form, the CPR number replaced by its pseudonym."""
 
-    extract = models.ForeignKey(Extract, on_delete=models.CASCADE, related_name="rows")
+    # No single-column indexes on the two keys: the composite index below serves every query,
+    # and each extra index costs seconds on a million-row COPY.
+    extract = models.ForeignKey(
+        Extract, on_delete=models.CASCADE, related_name="rows", db_index=False
+    )
     line = models.PositiveIntegerField()
     pseudonym = models.CharField(max_length=32)
-    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     admission_date = models.DateField()
     operation_date = models.DateField()
     discharge_date = models.DateField(null=True)

@@ -1,0 +1,147 @@
+"""``make bench``: the portal's speed at national scale, as ratios against baselines of one run.
+
+Every figure is the median of repeated runs on this machine, and every comparison a ratio to a
+baseline measured in the same run, because these machines are shared and noisy. Results go to
+``bench/results.json`` and the table in ``docs/benchmarks.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "bench" / "data"
+RESULTS = ROOT / "bench" / "results.json"
+DOC = ROOT / "docs" / "benchmarks.md"
+DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/kvalitetsportal_bench"
+
+
+def stage(name: str, *args: str) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.stages", name, *args],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def median_of(runs: list[dict], key: str) -> float:
+    return statistics.median(run[key] for run in runs)
+
+
+def ensure_database() -> None:
+    import psycopg
+
+    url = os.environ["DATABASE_URL"]
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
+
+
+def bench_generate(rows: int) -> tuple[Path, dict]:
+    DATA.mkdir(parents=True, exist_ok=True)
+    path = DATA / f"extract-{rows}.csv"
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "manage.py", "generate_extract", "--rows", str(rows), "--seed", "1",
+         "--out", str(path)],
+        cwd=ROOT, check=True, capture_output=True,
+    )  # fmt: skip
+    return path, {"seconds": time.perf_counter() - start, "bytes": path.stat().st_size}
+
+
+def bench_import(path: Path, repeats: int) -> dict:
+    imports, copies = [], []
+    for _ in range(repeats):
+        stage("reset")
+        copies.append(stage("copy-baseline", str(path)))
+        imports.append(stage("import", str(path)))
+    rows = imports[0]["rows"]
+    import_s, copy_s = median_of(imports, "seconds"), median_of(copies, "seconds")
+    return {
+        "rows": rows,
+        "repeats": repeats,
+        "import_seconds_median": import_s,
+        "import_seconds_all": [run["seconds"] for run in imports],
+        "copy_seconds_median": copy_s,
+        "copy_seconds_all": [run["seconds"] for run in copies],
+        "rows_per_second": rows / import_s,
+        "peak_mib": max(run["peak_mib"] for run in imports),
+        "ratio_to_copy": import_s / copy_s,
+        "target_ratio": 3.0,
+    }
+
+
+def write_doc(results: dict) -> None:
+    imp = results["import"]
+    met = "met" if imp["ratio_to_copy"] <= imp["target_ratio"] else "NOT met"
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`bench/run.py`); do not edit the table by hand. Every figure is",
+        "the median of repeated runs, every comparison a ratio to a baseline measured in the same",
+        "run on the same machine.",
+        "",
+        f"- Date: {results['date']}",
+        f"- Machine: {results['machine']}",
+        f"- Rows: {results['rows']:,}".replace(",", "."),
+        "",
+        "| stage | figure | baseline | ratio | target | |",
+        "|---|---|---|---|---|---|",
+        f"| generate extract | {results['generate']['seconds']:.1f} s "
+        f"({results['generate']['bytes'] / 1e6:.0f} MB) | | | < 60 s | "
+        f"{'met' if results['generate']['seconds'] < 60 else 'NOT met'} |",
+        f"| import (read, validate, pseudonymise, load, make current) | "
+        f"{imp['import_seconds_median']:.1f} s, {imp['rows_per_second']:,.0f} rows/s, "
+        f"peak {imp['peak_mib']:.0f} MiB | plain COPY of the file into a bare table: "
+        f"{imp['copy_seconds_median']:.1f} s | {imp['ratio_to_copy']:.2f}x | ≤ 3x | {met} |",
+    ]
+    body = "\n".join(lines) + "\n"
+    text = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
+    marker = "<!-- notes -->"
+    notes = text[text.index(marker):] if marker in text else marker + "\n"
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(body + "\n" + notes, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--quick", action="store_true", help="few repeats; no judging, no doc")
+    args = parser.parse_args()
+    os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qualityportal.settings")
+    repeats = 1 if args.quick else 3
+    ensure_database()
+    path, generate = bench_generate(args.rows)
+    results = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}",
+        "rows": args.rows,
+        "generate": generate,
+        "import": bench_import(path, repeats),
+    }
+    print(json.dumps(results, indent=2))
+    if args.quick:
+        return
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    write_doc(results)
+
+
+if __name__ == "__main__":
+    main()
