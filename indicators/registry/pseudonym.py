@@ -8,7 +8,6 @@ back to the CPR number by trying all the (few) possible CPR numbers.
 from __future__ import annotations
 
 import hashlib
-import hmac
 
 import numpy as np
 import pandas as pd
@@ -20,11 +19,21 @@ def pseudonymiser(key: str):
     """A function that maps an array of normalised CPR numbers (10 digits) to pseudonyms."""
     if not key:
         raise ValueError("PSEUDONYM_KEY is empty")
-    keyed = hmac.new(key.encode("utf-8"), digestmod=hashlib.sha256)
+    # HMAC-SHA256 spelled out (RFC 2104) from two pre-keyed hash states: the same digest as the
+    # hmac module, without its per-call object overhead, which dominates on a million numbers.
+    block = hashlib.sha256().block_size
+    raw_key = key.encode("utf-8")
+    if len(raw_key) > block:
+        raw_key = hashlib.sha256(raw_key).digest()
+    raw_key = raw_key.ljust(block, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in raw_key)).copy
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in raw_key)).copy
 
     def one(cpr: str) -> str:
-        mac = keyed.copy()
-        mac.update(cpr.encode("ascii"))
+        digest = inner()
+        digest.update(cpr.encode("ascii"))
+        mac = outer()
+        mac.update(digest.digest())
         return mac.hexdigest()[:PSEUDONYM_LENGTH]
 
     def many(cprs: np.ndarray) -> np.ndarray:

@@ -349,3 +349,12 @@ def test_any_cell_value_is_either_imported_or_refused_with_its_column(changes, i
     for refusal in result.refused:
         assert refusal.reason.da and refusal.reason.en
     assert np.all(result.rows["line"].to_numpy() >= 2)
+
+
+@pytest.mark.parametrize("key", ["k", "test-key", "x" * 100])
+def test_pseudonyms_are_standard_hmac_sha256(key):
+    import hashlib
+    import hmac
+
+    expected = hmac.new(key.encode(), b"0510452973", hashlib.sha256).hexdigest()[:32]
+    assert pseudonymiser(key)(np.array(["0510452973"], dtype=object))[0] == expected
