@@ -2,12 +2,60 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+import logging
+from collections.abc import Iterable
 
+from celery import shared_task
+from django.db import transaction
+from kombu.exceptions import OperationalError
+
+from indicators.models import Computation, Registry
 from indicators.registry.importer import run_import
+from indicators.services.computations import create_computation, run_computation
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True)
 def import_extract_task(extract_id: int) -> dict:
     outcome = run_import(extract_id)
     return {"extract": outcome.extract.pk, "status": outcome.extract.status}
+
+
+@shared_task(acks_late=True)
+def recompute_task(computation_id: int) -> dict:
+    computation = run_computation(computation_id)
+    return {"computation": computation.pk, "status": computation.status}
+
+
+def queue_recompute(
+    registry_id: int,
+    *,
+    reason: str,
+    department_ids: Iterable[int] | None = None,
+    definition_ids: Iterable[int] | None = None,
+) -> Computation:
+    """Queue a recompute of the registry's current extract, sent once this transaction commits.
+
+    Everything, or only the results of the given departments and/or definitions (the others
+    are copied from the current computation). Without a broker the task runs at once.
+    """
+    computation = create_computation(
+        Registry.objects.get(pk=registry_id),
+        reason=reason,
+        departments=department_ids,
+        definitions=definition_ids,
+    )
+    transaction.on_commit(lambda: send(recompute_task, computation.pk))
+    return computation
+
+
+def send(task, object_id: int) -> bool:
+    """Hand a task to the broker; when the broker is down the work stays queued in the database
+    (its status says so) and ``requeue_stale`` sends it again later."""
+    try:
+        task.delay(object_id)
+    except OperationalError:
+        logger.warning("broker unavailable; %s(%s) stays queued", task.name, object_id)
+        return False
+    return True

@@ -17,7 +17,6 @@ from django.core.files.base import File
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
 from departments.services import DepartmentRecord, upsert_departments
 from indicators.models import Extract, OperationRow, RefusedRow, Registry
@@ -116,14 +115,16 @@ def queue_upload(uploaded_file, *, profile_slug: str = "dccg", user=None) -> Imp
 
 
 def _enqueue_import(extract_id: int) -> None:
-    from indicators.tasks import import_extract_task
+    from indicators.tasks import import_extract_task, send
 
-    try:
-        import_extract_task.delay(extract_id)
-    except OperationalError:
-        # The upload is safe on disk and stays queued; `requeue_stale` picks it up once the
-        # broker is back.
-        logger.warning("broker unavailable; extract %s stays queued", extract_id)
+    # The upload is safe on disk and stays queued if the broker is down.
+    send(import_extract_task, extract_id)
+
+
+def _queue_recompute(extract: Extract) -> None:
+    from indicators.tasks import queue_recompute
+
+    queue_recompute(extract.registry_id, reason=f"udtræk nr. {extract.pk} aktuelt")
 
 
 def _set_stage(extract_id: int, status: str, progress: int, **fields) -> None:
@@ -208,6 +209,7 @@ def _load(extract_id: int, table: RawTable, validated: Validated) -> Extract:
         extract.made_current_at = now
         extract.finished_at = now
         extract.save()
+        _queue_recompute(extract)
     return extract
 
 
@@ -277,5 +279,6 @@ def make_current(extract: Extract) -> Extract:
         Extract.objects.filter(pk=extract.pk).update(
             is_current=True, made_current_at=timezone.now()
         )
+        _queue_recompute(extract)
     extract.refresh_from_db()
     return extract

@@ -257,3 +257,22 @@ def test_refused_file_error_has_both_languages():
         read_extract(b"", DCCG)
     assert refused.value.reason.da == "Filen er tom."
     assert refused.value.reason.en == "The file is empty."
+
+
+def test_a_new_current_extract_is_recomputed_once_it_has_committed(
+    tmp_path, eager_tasks, django_capture_on_commit_callbacks
+):
+    from indicators.models import Computation, Result
+
+    with django_capture_on_commit_callbacks(execute=True):
+        extract = import_path(SAMPLE).extract
+    computation = Computation.objects.get(extract=extract)
+    assert computation.status == "done" and computation.is_current
+    assert Result.objects.filter(computation=computation, department__isnull=True).exists()
+
+    newer = import_path(write(tmp_path, csv_text())).extract
+    with django_capture_on_commit_callbacks(execute=True):
+        make_current(extract)
+    latest = Computation.objects.filter(extract=extract).latest("pk")
+    assert latest.pk != computation.pk and latest.is_current
+    assert not Computation.objects.filter(extract=newer, is_current=True).exists()

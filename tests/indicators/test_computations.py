@@ -1,0 +1,354 @@
+"""Recomputing: the service and task against the real PostgreSQL — every result, partial
+recomputes, the atomic swap, failures and repeated deliveries."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import psycopg
+import pytest
+from django.db import connection
+
+from departments.models import Department
+from indicators import engine
+from indicators.models import Computation, Extract, IndicatorDefinition, Registry, Result
+from indicators.registry.importer import import_path
+from indicators.services import computations, definitions
+from indicators.services.rows import _read_orm, _read_postgres, read_rows
+from indicators.tasks import queue_recompute, recompute_task
+from tests.indicators.indicator_rows import (
+    FIELDS,
+    HAND_ROWS,
+    A,
+    B,
+    ensure_standard_definitions,
+    frame,
+    write_csv,
+)
+
+pytestmark = pytest.mark.django_db
+VALUES = [
+    "definition__slug",
+    "department__code",
+    "period_type",
+    "period_start",
+    "numerator",
+    "denominator",
+    "missing",
+    "value",
+    "ci_low",
+    "ci_high",
+    "mean",
+    "q1",
+    "q3",
+    "target",
+    "target_status",
+]
+S = Computation.Status
+
+
+def results(computation: Computation) -> set[tuple]:
+    rows = Result.objects.filter(computation=computation).values_list(*VALUES)
+    # NaN never reaches the table (it is NULL), so plain tuple equality is exact.
+    return set(rows)
+
+
+@pytest.fixture
+def extract(tmp_path, db) -> Extract:
+    return import_path(write_csv(tmp_path, HAND_ROWS)).extract
+
+
+@pytest.fixture
+def registry(extract) -> Registry:
+    return extract.registry
+
+
+@pytest.fixture
+def first(registry) -> Computation:
+    computation = computations.recompute(registry, reason="test")
+    assert computation.status == S.DONE, computation.error_en
+    return computation
+
+
+def definition(slug: str) -> IndicatorDefinition:
+    return IndicatorDefinition.objects.get(slug=slug)
+
+
+def test_the_seven_standard_definitions_are_there_as_indicators_md_says(db):
+    standard = IndicatorDefinition.objects.filter(department=None).order_by("position")
+    assert [(d.slug, d.name_da, d.name_en, d.kind) for d in standard] == [
+        ("major_complication", "Større komplikation", "Major complication", "proportion"),
+        ("anastomotic_leak", "Anastomoselækage", "Anastomotic leak", "proportion"),
+        (
+            "reoperation_30d",
+            "Reoperation inden for 30 dage",
+            "Reoperation within 30 days",
+            "proportion",
+        ),
+        ("mortality_30d", "30-dages dødelighed", "30-day mortality", "proportion"),
+        ("prolonged_stay", "Forlænget indlæggelse", "Prolonged stay", "proportion"),
+        (
+            "readmission_30d",
+            "Genindlæggelse inden for 30 dage",
+            "Readmission within 30 days",
+            "proportion",
+        ),
+        ("length_of_stay", "Postoperativ liggetid", "Postoperative length of stay", "measure"),
+    ]
+    for d in standard:
+        assert (d.direction, d.default_target, d.min_denominator, d.is_active) == (
+            "lower",
+            None,
+            5,
+            True,
+        )
+        assert d.rule_errors() == {}
+    assert definition("prolonged_stay").event["op"] == "gt"
+    assert definition("readmission_30d").event == {
+        "days": ["discharge_date", "readmission_date"],
+        "op": "le",
+        "value": 30,
+    }
+
+
+def test_recompute_writes_every_result_exactly_as_the_engine_computes_it(first, extract):
+    ids = {code: Department.objects.get(code=code).pk for code in (A, B)}
+    specs = [computations.spec_of(d) for d in IndicatorDefinition.objects.order_by("pk")]
+    expected = engine.compute_results(frame(HAND_ROWS, ids), specs)
+    stored = pd.DataFrame.from_records(
+        Result.objects.filter(computation=first).values(*engine.RESULT_COLUMNS)
+    )
+    assert first.is_current and first.extract == extract and first.result_count == len(expected)
+    key = ["definition_id", "department_id", "period_type", "period_start"]
+    expected["department_id"] = expected["department_id"].astype(object)
+    stored["period_start"] = pd.to_datetime(stored["period_start"])
+    merged = expected.merge(stored, on=key, how="outer", suffixes=("", "_db"), indicator=True)
+    assert (merged["_merge"] == "both").all()
+    for name in [
+        "numerator",
+        "denominator",
+        "missing",
+        "value",
+        "ci_low",
+        "ci_high",
+        "mean",
+        "q1",
+        "q3",
+        "target",
+    ]:
+        for want, got in zip(merged[name], merged[f"{name}_db"], strict=True):
+            if pd.isna(want):
+                assert got is None or (isinstance(got, float) and math.isnan(got))
+            else:
+                assert want == got  # bit for bit: floats go through COPY as repr()
+    assert set(first.timings) >= {"read", "compute", "write", "rows"}
+
+
+def test_rows_read_with_copy_equal_rows_read_with_the_orm(extract, postgres):
+    names = sorted(FIELDS)
+    fast = _read_postgres(extract.pk, names, FIELDS, None)
+    plain = _read_orm(extract.pk, names, FIELDS, None)
+    pd.testing.assert_frame_equal(fast, plain, check_categorical=True)
+    one = read_rows(extract.pk, ["site"], FIELDS, department_ids=[fast.department_id.iloc[0]])
+    assert len(one) == len(fast[fast.department_id == fast.department_id.iloc[0]])
+
+
+def test_results_written_without_copy_equal_those_written_with_it(first, registry, postgres):
+    other = computations.create_computation(registry, reason="bulk")
+    table = pd.DataFrame.from_records(
+        Result.objects.filter(computation=first).values(*computations._RESULT_FIELDS[1:])
+    ).assign(computation_id=other.pk)[computations._RESULT_FIELDS]
+    computations._insert_rows(table)
+    assert results(other) == results(first)
+
+
+def test_a_target_change_recomputes_only_that_department_and_indicator(
+    first, django_capture_on_commit_callbacks, eager_tasks
+):
+    dept, major = Department.objects.get(code=A), definition("major_complication")
+    with django_capture_on_commit_callbacks(execute=True):
+        definitions.set_target(dept, major, 0.05)
+    second = Computation.objects.get(is_current=True)
+    assert second.pk != first.pk and second.base == first
+    assert second.scope == {"departments": [dept.pk], "definitions": [major.pk]}
+    assert second.timings["rows"] == 6  # only department A's rows were read
+    changed = results(second) - results(first)
+    assert changed and {(r[0], r[1]) for r in changed} == {("major_complication", A)}
+    assert all(r[-2] == 0.05 for r in changed)
+    assert len(results(second)) == len(results(first))
+    quarter = Result.objects.get(
+        computation=second, department=dept, definition=major, period_type="quarter"
+    )
+    assert quarter.target_status == "not_met"  # 3/5, interval wholly above 5 %
+
+
+def test_a_definition_change_recomputes_that_definition_everywhere(
+    first, django_capture_on_commit_callbacks, eager_tasks
+):
+    major = definition("major_complication")
+    major.event = {"field": "clavien_dindo", "op": "eq", "value": "V"}
+    with django_capture_on_commit_callbacks(execute=True):
+        definitions.save_definition(major)
+    second = Computation.objects.get(is_current=True)
+    assert second.scope == {"definitions": [major.pk]}
+    changed = results(second) - results(first)
+    assert {r[0] for r in changed} == {"major_complication"}
+    assert {r[1] for r in changed} == {A, B, None}
+    year = Result.objects.get(
+        computation=second,
+        definition=major,
+        department=None,
+        period_type="year",
+        period_start="2023-01-01",
+    )
+    assert (year.numerator, year.denominator) == (1, 7)
+
+
+def test_an_invalid_definition_is_refused_before_it_is_saved(first):
+    major = definition("major_complication")
+    major.event = {"field": "clavien_dindo", "op": "eq", "value": "VI"}
+    before = Computation.objects.count()
+    with pytest.raises(Exception, match="VI"):
+        definitions.save_definition(major)
+    assert definition("major_complication").event["op"] == "in"
+    assert Computation.objects.count() == before
+
+
+def test_a_failed_computation_leaves_the_previous_results_current(first, registry, postgres):
+    before = results(first)
+    # A rule broken behind the service's back (say, by hand in the database).
+    IndicatorDefinition.objects.filter(slug="anastomotic_leak").update(
+        event={"field": "leakage", "op": "eq", "value": True}
+    )
+    failed = computations.recompute(registry, reason="test")
+    assert failed.status == S.FAILED and failed.progress == 100 and not failed.is_current
+    assert "anastomotic_leak.event.field" in failed.error_en and "leakage" in failed.error_da
+    assert Computation.objects.get(is_current=True) == first
+    assert results(first) == before
+    assert not Result.objects.filter(computation=failed).exists()
+
+
+def test_a_failure_while_writing_rolls_back_the_whole_computation(
+    first, registry, monkeypatch, postgres
+):
+    before = results(first)
+
+    def broken_copy(*args):
+        raise psycopg.errors.DiskFull("no space left")
+
+    monkeypatch.setattr(computations, "_copy_results", broken_copy)
+    failed = computations.recompute(
+        registry, reason="t", departments=[first.results.first().department_id]
+    )
+    assert failed.status == S.FAILED and "DiskFull" in failed.error_en
+    assert not Result.objects.filter(computation=failed).exists()  # its COPY was rolled back
+    assert Computation.objects.get(is_current=True) == first and results(first) == before
+
+
+def test_a_computation_delivered_twice_changes_nothing(
+    registry, django_capture_on_commit_callbacks, eager_tasks, postgres
+):
+    before = Computation.objects.count()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        queued = queue_recompute(registry.pk, reason="import")
+        assert Computation.objects.get(pk=queued.pk).status == S.QUEUED  # not before commit
+    assert len(callbacks) == 1
+    done = Computation.objects.get(pk=queued.pk)
+    assert done.status == S.DONE and done.is_current
+    ids = set(Result.objects.filter(computation=done).values_list("pk", flat=True))
+    again = recompute_task.apply(args=[queued.pk]).get()
+    assert again == {"computation": queued.pk, "status": "done"}
+    computations.run_computation(queued.pk)
+    assert Computation.objects.get(pk=queued.pk).finished_at == done.finished_at
+    assert set(Result.objects.filter(computation=done).values_list("pk", flat=True)) == ids
+    assert Computation.objects.count() == before + 1
+
+
+def test_a_running_computation_is_not_claimed_twice_unless_it_is_stale(registry):
+    running = computations.create_computation(registry, reason="t")
+    Computation.objects.filter(pk=running.pk).update(
+        status=S.RUNNING, started_at=running.created_at
+    )
+    assert computations.run_computation(running.pk).status == S.RUNNING
+    long_ago = running.created_at - pd.Timedelta(hours=3)
+    Computation.objects.filter(pk=running.pk).update(started_at=long_ago)
+    assert computations.run_computation(running.pk).status == S.DONE
+
+
+def test_a_partial_recompute_after_a_new_extract_recomputes_everything(first, tmp_path):
+    newer = import_path(write_csv(tmp_path, HAND_ROWS[:5], "newer.csv")).extract
+    dept = Department.objects.get(code=A)
+    second = computations.recompute(newer.registry, reason="target", departments=[dept])
+    assert second.status == S.DONE and second.extract == newer and second.scope == {}
+    assert second.base is None
+    assert not Result.objects.filter(computation=second, department__code=B).exists()
+
+
+def test_no_current_extract_fails_with_a_clear_message(db):
+    registry = Registry.objects.create(slug="dccg", name="DCCG")
+    failed = computations.recompute(registry, reason="t")
+    assert failed.status == S.FAILED
+    assert "no current extract" in failed.error_en and "intet aktuelt udtræk" in failed.error_da
+
+
+def test_old_results_are_pruned_but_the_previous_current_is_kept(first, registry):
+    second = computations.recompute(registry, reason="again")
+    assert Result.objects.filter(computation=first).exists()
+    third = computations.recompute(registry, reason="again")
+    assert not Result.objects.filter(computation=first).exists()
+    assert Result.objects.filter(computation=second).exists()
+    assert results(third) == results(second)
+
+
+def test_changes_made_while_computing_are_computed_under_the_lock(first, registry, monkeypatch):
+    real = computations._compute
+    calls = []
+
+    def compute_then_change(*args):
+        calls.append(1)
+        frame_ = real(*args)
+        if len(calls) == 1:  # a coordinator sets a target while the first pass runs
+            dept = Department.objects.get(code=A)
+            dept.indicator_choices.create(definition=definition("mortality_30d"), target=0.5)
+        return frame_
+
+    monkeypatch.setattr(computations, "_compute", compute_then_change)
+    second = computations.recompute(registry, reason="t")
+    assert len(calls) == 2 and second.timings["again"] is True
+    assert Result.objects.filter(computation=second, target=0.5).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readers_never_see_half_a_computation(tmp_path, postgres, monkeypatch):
+    ensure_standard_definitions()
+    extract = import_path(write_csv(tmp_path, HAND_ROWS)).extract
+    first = computations.recompute(extract.registry, reason="first")
+    seen = {}
+    real_write = computations._write_results
+    settings = connection.settings_dict
+
+    def write_and_look_from_outside(computation_id, frame_):
+        written = real_write(computation_id, frame_)
+        with psycopg.connect(
+            host=settings["HOST"],
+            port=settings["PORT"] or 5432,
+            user=settings["USER"],
+            dbname=settings["NAME"],
+            password=settings["PASSWORD"] or None,
+        ) as other:
+            table = Result._meta.db_table
+            seen["new"] = other.execute(
+                f"SELECT count(*) FROM {table} WHERE computation_id = %s",  # noqa: S608
+                [computation_id],
+            ).fetchone()[0]
+            seen["current"] = other.execute(
+                f"SELECT id FROM {Computation._meta.db_table} WHERE is_current"  # noqa: S608
+            ).fetchone()[0]
+        seen["written"] = written
+        return written
+
+    monkeypatch.setattr(computations, "_write_results", write_and_look_from_outside)
+    second = computations.recompute(extract.registry, reason="second")
+    assert seen["written"] > 0 and seen["new"] == 0 and seen["current"] == first.pk
+    assert second.is_current and second.result_count == first.result_count
