@@ -113,7 +113,7 @@ def write_doc(results: dict) -> None:
     body = "\n".join(lines) + "\n"
     text = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
     marker = "<!-- notes -->"
-    notes = text[text.index(marker):] if marker in text else marker + "\n"
+    notes = text[text.index(marker) :] if marker in text else marker + "\n"
     DOC.parent.mkdir(parents=True, exist_ok=True)
     DOC.write_text(body + "\n" + notes, encoding="utf-8")
 

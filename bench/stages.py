@@ -1,7 +1,7 @@
 """One benchmark stage per process, so peak memory is the stage's own. Prints one JSON line.
 
-    python -m bench.stages import PATH
-    python -m bench.stages copy-baseline PATH
+python -m bench.stages import PATH
+python -m bench.stages copy-baseline PATH
 """
 
 from __future__ import annotations
@@ -49,9 +49,12 @@ def stage_copy_baseline(path: Path) -> dict:
         cursor.execute("DROP TABLE IF EXISTS bench_bare_copy")
         cursor.execute(f"CREATE TABLE bench_bare_copy ({columns})")
         start = time.perf_counter()
-        with path.open("rb") as handle, cursor.cursor.copy(
-            "COPY bench_bare_copy FROM STDIN WITH (FORMAT csv, DELIMITER ';', HEADER true)"
-        ) as copy:
+        with (
+            path.open("rb") as handle,
+            cursor.cursor.copy(
+                "COPY bench_bare_copy FROM STDIN WITH (FORMAT csv, DELIMITER ';', HEADER true)"
+            ) as copy,
+        ):
             while chunk := handle.read(1 << 20):
                 copy.write(chunk)
         seconds = time.perf_counter() - start
