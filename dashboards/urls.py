@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from dashboards.views import extracts, home
 
@@ -14,4 +14,8 @@ urlpatterns = [
         extracts.extract_make_current,
         name="extract_make_current",
     ),
+    # The department's own pages and the API (dashboards/urls_department.py) and the
+    # coordinator's settings and the leadership overview (dashboards/urls_overview.py).
+    path("", include("dashboards.urls_department")),
+    path("", include("dashboards.urls_overview")),
 ]
