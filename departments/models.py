@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -99,6 +102,11 @@ class Role(models.TextChoices):
     ADMIN = "admin", _("Administrator")
 
 
+class RoleSource(models.TextChoices):
+    PORTAL = "portal", _("Tildelt i portalen")
+    SSO = "sso", _("Fra single sign-on")
+
+
 class RoleAssignment(models.Model):
     """One role a person holds, and where: a department, or for leadership a hospital/region."""
 
@@ -112,6 +120,11 @@ class RoleAssignment(models.Model):
     )
     region = models.ForeignKey(
         Region, on_delete=models.CASCADE, null=True, blank=True, related_name="roles"
+    )
+    # Roles from single sign-on follow the identity provider's claim at every login; roles given
+    # in the portal (admin, add_user) are never removed by a login.
+    source = models.CharField(
+        _("kilde"), max_length=10, choices=RoleSource.choices, default=RoleSource.PORTAL
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -167,3 +180,76 @@ class RoleAssignment(models.Model):
     def __str__(self) -> str:
         where = self.department or self.hospital or self.region or _("hele landet")
         return f"{self.user} · {self.get_role_display()} · {where}"
+
+
+class AuditAction(models.TextChoices):
+    LOGIN = "login", _("Log ind")
+    LOGIN_FAILED = "login_failed", _("Mislykket log ind")
+    LOGOUT = "logout", _("Log ud")
+    PATIENTS_VIEWED = "patients_viewed", _("Patientliste vist")
+    EXPORT = "export", _("Eksport")
+    DOWNLOAD = "download", _("Download")
+    UPLOAD = "upload", _("Upload af udtræk")
+    ROLLBACK = "rollback", _("Tilbagerulning af udtræk")
+    DEFINITION_CHANGED = "definition_changed", _("Indikatordefinition ændret")
+    TARGET_CHANGED = "target_changed", _("Mål ændret")
+    MARKER_CHANGED = "marker_changed", _("Ændringsmarkør ændret")
+    ROLE_CHANGED = "role_changed", _("Roller ændret")
+
+
+class AuditEvent(models.Model):
+    """One audited action: who, when, what, which department, from where. Append-only.
+
+    PostgreSQL refuses every UPDATE and DELETE of this table (a trigger, migration 0004); the
+    portal offers no way to change a record. The user and the department are kept as snapshots
+    (e-mail, code) as well as links without a database constraint, so deleting a user or a
+    department neither rewrites nor is blocked by the history.
+    """
+
+    created_at = models.DateTimeField(_("tidspunkt"), default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        User,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("bruger"),
+    )
+    user_email = models.CharField(_("e-mail"), max_length=254, blank=True, db_index=True)
+    action = models.CharField(_("handling"), max_length=30, choices=AuditAction.choices)
+    department = models.ForeignKey(
+        Department,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("afdeling"),
+    )
+    department_code = models.CharField(_("afdelingskode"), max_length=7, blank=True)
+    target = models.CharField(_("hvad"), max_length=500, blank=True)
+    detail = models.JSONField(_("detaljer"), default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP-adresse"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("loghændelse")
+        verbose_name_plural = _("adgangslog")
+        indexes = [
+            models.Index(fields=["action", "-created_at"]),
+            models.Index(fields=["department_code", "-created_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="audit_action_known", condition=Q(action__in=AuditAction.values)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.user_email or '-'} {self.action}"
+
+    @property
+    def detail_text(self) -> str:
+        return json.dumps(self.detail, ensure_ascii=False, sort_keys=True)

@@ -7,7 +7,17 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from departments.models import Department, Hospital, Region, Role, RoleAssignment, User
+from departments import audit
+from departments.models import (
+    AuditAction,
+    Department,
+    Hospital,
+    Region,
+    Role,
+    RoleAssignment,
+    RoleSource,
+    User,
+)
 from departments.regions import HOSPITAL_REGIONS
 
 
@@ -62,6 +72,21 @@ def upsert_departments(
     return departments
 
 
+def _forget_cached_roles(user: User) -> None:
+    user.__dict__.pop("_portal_roles", None)
+
+
+def describe_role(assignment: RoleAssignment) -> dict:
+    """A role as the audit log keeps it: by codes, readable after the place is gone."""
+    return {
+        "role": assignment.role,
+        "department": assignment.department.code if assignment.department_id else "",
+        "hospital": assignment.hospital.code if assignment.hospital_id else "",
+        "region": assignment.region.code if assignment.region_id else "",
+        "source": assignment.source,
+    }
+
+
 def grant_role(
     user: User,
     role: Role | str,
@@ -69,9 +94,126 @@ def grant_role(
     department: Department | None = None,
     hospital: Hospital | None = None,
     region: Region | None = None,
+    source: RoleSource | str = RoleSource.PORTAL,
+    request=None,
+    via: str = "",
 ) -> RoleAssignment:
-    """Give ``user`` a role at a place; granting the same role twice changes nothing."""
-    assignment, _ = RoleAssignment.objects.get_or_create(
-        user=user, role=role, department=department, hospital=hospital, region=region
-    )
+    """Give ``user`` a role at a place; granting the same role twice changes nothing.
+
+    A new role is audited (``role_changed``) with the request's user as the one who granted it,
+    or ``via`` (e.g. "add_user") when there is no request.
+    """
+    with transaction.atomic():
+        assignment, created = RoleAssignment.objects.get_or_create(
+            user=user,
+            role=role,
+            department=department,
+            hospital=hospital,
+            region=region,
+            defaults={"source": source},
+        )
+        if created:
+            _forget_cached_roles(user)
+            audit.record(
+                request,
+                AuditAction.ROLE_CHANGED,
+                department=department,
+                target=user.email,
+                detail={"granted": [describe_role(assignment)], "via": via},
+            )
     return assignment
+
+
+def revoke_role(assignment: RoleAssignment, *, request=None, via: str = "") -> None:
+    """Take a role away, audited."""
+    with transaction.atomic():
+        audit.record(
+            request,
+            AuditAction.ROLE_CHANGED,
+            department=assignment.department,
+            target=assignment.user.email,
+            detail={"revoked": [describe_role(assignment)], "via": via},
+        )
+        assignment.delete()
+        _forget_cached_roles(assignment.user)
+
+
+@dataclass(frozen=True)
+class RoleGrant:
+    """A role at a place, named by codes (as a single sign-on claim names it)."""
+
+    role: str
+    department: str = ""
+    hospital: str = ""
+    region: str = ""
+
+
+def sync_sso_roles(user: User, grants: Iterable[RoleGrant], *, request=None) -> dict:
+    """Make the user's single sign-on roles exactly ``grants``; roles given in the portal stay.
+
+    Grants naming a department, hospital or region the portal does not know are skipped and
+    returned under "unknown", so a department first seen in a later extract is granted at the
+    next login. Returns what was granted, revoked and skipped (also written to the audit log).
+    """
+    grants = list(dict.fromkeys(grants))
+    departments = Department.objects.in_bulk(
+        [g.department for g in grants if g.department], field_name="code"
+    )
+    hospitals = Hospital.objects.in_bulk(
+        [g.hospital for g in grants if g.hospital], field_name="code"
+    )
+    regions = Region.objects.in_bulk([g.region for g in grants if g.region], field_name="code")
+    wanted: dict[tuple, RoleGrant] = {}
+    unknown: list[RoleGrant] = []
+    for grant in grants:
+        place = (
+            departments.get(grant.department) if grant.department else None,
+            hospitals.get(grant.hospital) if grant.hospital else None,
+            regions.get(grant.region) if grant.region else None,
+        )
+        if any(
+            code and obj is None
+            for code, obj in zip(
+                (grant.department, grant.hospital, grant.region), place, strict=True
+            )
+        ):
+            unknown.append(grant)
+            continue
+        key = (grant.role, *(obj.pk if obj else None for obj in place))
+        wanted[key] = place
+
+    granted: list[dict] = []
+    revoked: list[dict] = []
+    with transaction.atomic():
+        existing = {
+            (a.role, a.department_id, a.hospital_id, a.region_id): a
+            for a in RoleAssignment.objects.filter(user=user).select_related(
+                "department", "hospital", "region"
+            )
+        }
+        for key, assignment in existing.items():
+            if assignment.source == RoleSource.SSO and key not in wanted:
+                revoked.append(describe_role(assignment))
+                assignment.delete()
+        for key, (department, hospital, region) in wanted.items():
+            if key in existing:
+                continue  # already held, from the portal or an earlier login
+            assignment = RoleAssignment.objects.create(
+                user=user,
+                role=key[0],
+                department=department,
+                hospital=hospital,
+                region=region,
+                source=RoleSource.SSO,
+            )
+            granted.append(describe_role(assignment))
+        _forget_cached_roles(user)
+        if granted or revoked:
+            audit.record(
+                request,
+                AuditAction.ROLE_CHANGED,
+                user=user,
+                target=user.email,
+                detail={"granted": granted, "revoked": revoked, "via": "sso"},
+            )
+    return {"granted": granted, "revoked": revoked, "unknown": unknown}

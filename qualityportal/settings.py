@@ -2,7 +2,8 @@
 
 The defaults run on a laptop with nothing else installed (SQLite under ``var/``, Celery tasks
 run in-process). Production sets ``DATABASE_URL``, ``CELERY_BROKER_URL``, ``SECRET_KEY``,
-``PSEUDONYM_KEY`` and ``ALLOWED_HOSTS``; see README.md.
+``PSEUDONYM_KEY`` and ``ALLOWED_HOSTS``; see README.md (and docs/accounts.md for single sign-on,
+two-factor authentication and the audit log).
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "csp",
     "qualityportal",
     "departments",
     "indicators",
@@ -68,7 +73,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "departments.middleware.RequireMFAForPatientRoles",
 ]
 
 ROOT_URLCONF = "qualityportal.urls"
@@ -86,6 +93,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "qualityportal.context_processors.portal",
+                "departments.context_processors.portal_access",
             ],
         },
     },
@@ -112,7 +120,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 
-# django-allauth: e-mail login, no open sign-up (accounts are made by an administrator).
+# django-allauth: e-mail login, no open sign-up (accounts are made by an administrator, by
+# invitation or by single sign-on). See docs/accounts.md.
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
@@ -120,6 +129,72 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_ADAPTER = "departments.adapters.NoSignupAccountAdapter"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
 ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_PREVENT_ENUMERATION = True
+# allauth's rate limits are on by default; spelled out so that nobody turns them off by
+# accident. They count in the cache: set CACHE_URL so that every web worker shares the count.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",  # 5 wrong passwords for one address: 5 minutes' wait
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "change_password": "5/m/user",
+    "reauthenticate": "10/m/user",
+}
+
+# Two-factor authentication (TOTP, with recovery codes). Optional for everyone; with
+# MFA_REQUIRED_FOR_PATIENT_ROLES clinicians and coordinators (who see patient rows) must set it
+# up before they can open any other page.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Kvalitetsportal"
+MFA_REQUIRED_FOR_PATIENT_ROLES = env_bool("MFA_REQUIRED_FOR_PATIENT_ROLES", default=False)
+
+# Single sign-on through OpenID Connect (e.g. a region's Entra ID), only when configured.
+SOCIALACCOUNT_ADAPTER = "departments.adapters.PortalSocialAccountAdapter"
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
+# Connect an SSO login to an existing account with the same e-mail address only if the identity
+# provider's addresses are trusted (an organisation's own tenant).
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = env_bool("OIDC_TRUST_EMAIL", default=False)
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = SOCIALACCOUNT_EMAIL_AUTHENTICATION
+OIDC_ROLES_CLAIM = env_str("OIDC_ROLES_CLAIM") or "roles"
+OIDC_PROVIDER_ID = env_str("OIDC_PROVIDER_ID") or "sso"
+_oidc = {
+    "client_id": env_str("OIDC_CLIENT_ID"),
+    "secret": env_str("OIDC_CLIENT_SECRET"),
+    "server_url": env_str("OIDC_SERVER_URL"),
+}
+OIDC_ENABLED = all(_oidc.values())
+SOCIALACCOUNT_PROVIDERS: dict = {}
+if OIDC_ENABLED:
+    SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            {
+                "provider_id": OIDC_PROVIDER_ID,
+                "name": env_str("OIDC_PROVIDER_NAME") or "Regionens log-in",
+                "client_id": _oidc["client_id"],
+                "secret": _oidc["secret"],
+                "settings": {
+                    "server_url": _oidc["server_url"],
+                    "token_auth_method": env_str("OIDC_TOKEN_AUTH_METHOD") or "client_secret_post",
+                    "oauth_pkce_enabled": True,
+                    # The e-mail claim is a verified work address only if the tenant says so.
+                    "verified_email": SOCIALACCOUNT_EMAIL_AUTHENTICATION,
+                },
+            }
+        ],
+    }
+elif any(_oidc.values()):
+    raise ImproperlyConfigured(
+        "Single sign-on needs all of OIDC_CLIENT_ID, OIDC_CLIENT_SECRET and OIDC_SERVER_URL; "
+        "missing: " + ", ".join(f"OIDC_{k.upper()}" for k, v in _oidc.items() if not v)
+    )
+
+# The audit log records REMOTE_ADDR; behind one trusted proxy that sets X-Forwarded-For, set
+# this to record the address the proxy saw instead.
+AUDIT_TRUST_X_FORWARDED_FOR = env_bool("AUDIT_TRUST_X_FORWARDED_FOR", default=False)
 
 # Internationalisation: Danish first, English second. Numbers are shown the Danish way in both.
 LANGUAGE_CODE = "da"
@@ -195,6 +270,30 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 30) * 60
 SESSION_SAVE_EVERY_REQUEST = True  # the age above is then an idle timeout
+
+# Content security policy: nothing from other hosts, no inline scripts (pages hand data over
+# with json_script and load their JS from static/). plotly.js injects <style> elements, hence
+# 'unsafe-inline' for styles only. A form may post to the identity provider (SSO redirect).
+_form_action = ["'self'"]
+if OIDC_ENABLED:
+    from urllib.parse import urlsplit
+
+    _idp = urlsplit(_oidc["server_url"])
+    _form_action.append(f"{_idp.scheme}://{_idp.netloc}")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": _form_action,
+    }
+}
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND") or (
     "django.core.mail.backends.console.EmailBackend"

@@ -16,14 +16,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboards.forms import UploadForm
+from departments import access, audit
+from departments.models import AuditAction
 from indicators.models import Extract
 from indicators.registry.importer import make_current, queue_upload
 from qualityportal.health import check_broker
 
 
 def _require_extract_access(request) -> None:
-    # Until department coordinators have roles (step 4), extracts are for staff users only.
-    if not request.user.is_staff:
+    # A registry extract is national (every department's rows in one file), so a coordinator of
+    # any department may upload, follow and roll back extracts. Being staff or an administrator
+    # grants nothing here: only the coordinator role does (departments.access).
+    if not access.can(request.user, "coordinate"):
         raise PermissionDenied(_("Kun kvalitetskoordinatorer kan se udtræk."))
 
 
@@ -56,6 +60,17 @@ def extract_upload(request):
                     form.cleaned_data["file"],
                     profile_slug=form.cleaned_data["profile"],
                     user=request.user,
+                )
+                audit.record(
+                    request,
+                    AuditAction.UPLOAD,
+                    target=f"extract:{outcome.extract.pk}",
+                    detail={
+                        "file_name": outcome.extract.file_name,
+                        "sha256": outcome.extract.sha256,
+                        "profile": form.cleaned_data["profile"],
+                        "already_imported": outcome.already_imported,
+                    },
                 )
             if outcome.already_imported:
                 messages.info(
@@ -107,6 +122,12 @@ def extract_status(request, pk: int):
 def extract_refused_csv(request, pk: int):
     _require_extract_access(request)
     extract = get_object_or_404(Extract, pk=pk)
+    audit.record(
+        request,
+        AuditAction.DOWNLOAD,
+        target=f"extract:{extract.pk}/refused.csv",
+        detail={"file_name": extract.file_name, "rows": extract.rows_rejected},
+    )
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="afviste-raekker-{extract.pk}.csv"'
     response.write("\ufeff")  # so Excel opens it as UTF-8
@@ -129,6 +150,13 @@ def extract_make_current(request, pk: int):
     if extract.status != Extract.Status.DONE:
         messages.error(request, _("Kun et færdigt udtræk kan gøres aktuelt."))
     else:
-        make_current(extract)
+        with transaction.atomic():
+            make_current(extract)
+            audit.record(
+                request,
+                AuditAction.ROLLBACK,
+                target=f"extract:{extract.pk}",
+                detail={"file_name": extract.file_name},
+            )
         messages.success(request, _("Udtræk nr. %(id)s er nu det aktuelle.") % {"id": extract.pk})
     return redirect("extract_list")

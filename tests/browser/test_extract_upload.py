@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from departments.models import User
+from departments.models import Role
 from indicators.models import Extract
 from tests.browser.conftest import log_in, screenshot
+from tests.departments.people import PASSWORD, A, department, person
 from tests.indicators.extract_files import ROWS, csv_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -14,8 +15,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_a_coordinator_uploads_and_sees_the_report(page, eager_tasks, tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
-    User.objects.create_user("koordinator@example.dk", "Rigtig-godt-kodeord-1", is_staff=True)
-    log_in(page, "koordinator@example.dk", "Rigtig-godt-kodeord-1")
+    person("koordinator@example.dk", Role.COORDINATOR, department(A))
+    log_in(page, "koordinator@example.dk", PASSWORD)
     screenshot(page, "home")
 
     path = tmp_path / "udtraek.csv"

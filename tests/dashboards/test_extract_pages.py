@@ -5,17 +5,19 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from departments.models import User
+from departments.models import Role, User
 from indicators.models import Extract, OperationRow
 from indicators.registry.importer import import_path
+from tests.departments.people import A, department, person
 from tests.indicators.extract_files import CPRS, ROWS, SAMPLE, csv_text
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def staff(client, eager_tasks):
-    user = User.objects.create_user("koordinator@example.dk", "pw-123456789", is_staff=True)
+def coordinator(client, eager_tasks):
+    """A coordinator of department A: extracts are national, so any coordinator may upload."""
+    user = person("koordinator@example.dk", Role.COORDINATOR, department(A))
     client.force_login(user)
     return user
 
@@ -46,7 +48,7 @@ def test_it_refuses_users_who_are_not_coordinators(client):
 
 
 def test_an_upload_is_imported_and_its_report_shows_counts_and_refused_rows(
-    client, staff, media, django_capture_on_commit_callbacks
+    client, coordinator, media, django_capture_on_commit_callbacks
 ):
     rows = [*ROWS, dict(ROWS[0], asa="9")]
     with django_capture_on_commit_callbacks(execute=True):
@@ -66,7 +68,7 @@ def test_an_upload_is_imported_and_its_report_shows_counts_and_refused_rows(
     assert not any(p.is_file() for p in media.rglob("*"))
 
 
-def test_the_status_answers_json_for_the_progress_bar(client, staff):
+def test_the_status_answers_json_for_the_progress_bar(client, coordinator):
     extract = import_path(SAMPLE).extract
     state = client.get(f"/extracts/{extract.pk}/status/").json()
     assert state == {
@@ -82,7 +84,7 @@ def test_the_status_answers_json_for_the_progress_bar(client, staff):
     }
 
 
-def test_a_queued_upload_shows_progress_until_the_worker_has_run(client, staff, media):
+def test_a_queued_upload_shows_progress_until_the_worker_has_run(client, coordinator, media):
     # Without running the on-commit callbacks the import has not started yet.
     response = upload(client, csv_text().encode())
     extract = Extract.objects.get()
@@ -93,7 +95,7 @@ def test_a_queued_upload_shows_progress_until_the_worker_has_run(client, staff, 
 
 
 def test_a_refused_file_is_reported_clearly_in_danish_and_english(
-    client, staff, media, django_capture_on_commit_callbacks
+    client, coordinator, media, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         upload(client, b"cpr,sygehus_kode\n1,2\n")
@@ -106,7 +108,7 @@ def test_a_refused_file_is_reported_clearly_in_danish_and_english(
     assert "not separated by semicolons" in html
 
 
-def test_refused_rows_download_as_csv_without_cpr_numbers(client, staff, tmp_path):
+def test_refused_rows_download_as_csv_without_cpr_numbers(client, coordinator, tmp_path):
     path = tmp_path / "x.csv"
     path.write_text(csv_text([*ROWS, dict(ROWS[1], koen="X")]), encoding="utf-8")
     extract = import_path(path).extract
@@ -119,7 +121,7 @@ def test_refused_rows_download_as_csv_without_cpr_numbers(client, staff, tmp_pat
 
 
 def test_uploading_the_same_file_again_says_so_and_changes_nothing(
-    client, staff, media, django_capture_on_commit_callbacks
+    client, coordinator, media, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         upload(client, csv_text().encode())
@@ -128,13 +130,13 @@ def test_uploading_the_same_file_again_says_so_and_changes_nothing(
     assert "allerede indlæst" in response.content.decode()
 
 
-def test_a_file_of_the_wrong_kind_is_refused_by_the_form(client, staff, media):
+def test_a_file_of_the_wrong_kind_is_refused_by_the_form(client, coordinator, media):
     response = upload(client, b"%PDF-1.4", name="rapport.pdf")
     assert "Filen skal være .csv eller .xlsx" in response.content.decode()
     assert Extract.objects.count() == 0
 
 
-def test_rollback_makes_an_earlier_extract_current(client, staff, tmp_path):
+def test_rollback_makes_an_earlier_extract_current(client, coordinator, tmp_path):
     old = import_path(SAMPLE).extract
     path = tmp_path / "new.csv"
     path.write_text(csv_text(), encoding="utf-8")
@@ -145,14 +147,14 @@ def test_rollback_makes_an_earlier_extract_current(client, staff, tmp_path):
     assert f"Udtræk nr. {old.pk} er nu det aktuelle." in response.content.decode()
 
 
-def test_the_history_marks_the_current_extract(client, staff):
+def test_the_history_marks_the_current_extract(client, coordinator):
     extract = import_path(SAMPLE).extract
     html = client.get("/extracts/").content.decode()
     assert "sample-extract.csv" in html and "Aktuelt" in html
     assert f'href="/extracts/{extract.pk}/"' in html
 
 
-def test_upload_page_says_when_background_work_is_unavailable(client, staff, settings):
+def test_upload_page_says_when_background_work_is_unavailable(client, coordinator, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
     html = client.get("/extracts/upload/").content.decode()
@@ -163,3 +165,43 @@ def test_upload_page_says_when_background_work_is_unavailable(client, staff, set
     )
     assert "filen er ikke modtaget" in response.content.decode()
     assert Extract.objects.count() == 0
+
+
+def test_staff_and_administrators_without_the_coordinator_role_are_refused(client):
+    staff = User.objects.create_user("it@example.dk", "pw-123456789", is_staff=True)
+    admin = person("admin@example.dk", Role.ADMIN, is_staff=True, is_superuser=True)
+    clinician = person("kliniker@example.dk", Role.CLINICIAN, department(A))
+    for user in (staff, admin, clinician):
+        client.force_login(user)
+        assert client.get("/extracts/").status_code == 403, user.email
+
+
+def test_a_coordinator_of_any_department_may_work_with_extracts(client):
+    client.force_login(person("vejle@example.dk", Role.COORDINATOR, department("6630220")))
+    assert client.get("/extracts/").status_code == 200
+    assert client.get("/extracts/upload/").status_code == 200
+
+
+def test_upload_rollback_and_refused_rows_download_are_audited(
+    client, coordinator, media, tmp_path, django_capture_on_commit_callbacks
+):
+    from departments.models import AuditEvent
+
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(client, csv_text([*ROWS, dict(ROWS[0], asa="9")]).encode())
+    first = Extract.objects.get()
+    path = tmp_path / "new.csv"
+    path.write_text(csv_text(), encoding="utf-8")
+    import_path(path)
+    client.get(f"/extracts/{first.pk}/refused.csv")
+    client.post(f"/extracts/{first.pk}/make-current/")
+
+    events = AuditEvent.objects.filter(user=coordinator).exclude(action="login").order_by("pk")
+    assert [(e.action, e.target) for e in events] == [
+        ("upload", f"extract:{first.pk}"),
+        ("download", f"extract:{first.pk}/refused.csv"),
+        ("rollback", f"extract:{first.pk}"),
+    ]
+    assert events[0].detail["file_name"] == "udtraek.csv"
+    assert events[0].detail["already_imported"] is False
+    assert all(e.user_email == "koordinator@example.dk" for e in events)
