@@ -59,3 +59,12 @@ def send(task, object_id: int) -> bool:
         logger.warning("broker unavailable; %s(%s) stays queued", task.name, object_id)
         return False
     return True
+
+
+@shared_task
+def requeue_stale_task() -> dict:
+    """Run by Celery beat every few minutes (CELERY_BEAT_SCHEDULE)."""
+    from indicators.services.maintenance import requeue_stale
+
+    requeued = requeue_stale()
+    return {"extracts": requeued.extracts, "computations": requeued.computations}
