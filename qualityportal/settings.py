@@ -312,3 +312,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Celery beat: send again work that waited too long for a worker (the broker was down, or a
+# worker died mid-task); see indicators/services/maintenance.py.
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stale-work": {"task": "indicators.tasks.requeue_stale_task", "schedule": 120.0},
+}
