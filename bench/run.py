@@ -50,6 +50,10 @@ def ensure_database() -> None:
         if not exists:
             conn.execute(f'CREATE DATABASE "{name}"')
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
+    # The pages are measured as production serves them: hashed static files.
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, check=True
+    )
 
 
 def bench_generate(rows: int) -> tuple[Path, dict]:
@@ -105,6 +109,14 @@ def bench_recompute(repeats: int) -> dict:
     }
 
 
+def bench_pages(repeats: int) -> dict:
+    pages = stage("pages", str(repeats))
+    pages["dashboard_ratio"] = pages["dashboard_median"] / pages["login_median"]
+    pages["overview_ratio"] = pages["overview_median"] / pages["login_median"]
+    pages["target_ratio"] = 10.0
+    return pages
+
+
 def write_doc(results: dict) -> None:
     imp = results["import"]
     met = "met" if imp["ratio_to_copy"] <= imp["target_ratio"] else "NOT met"
@@ -129,6 +141,17 @@ def write_doc(results: dict) -> None:
         f"peak {imp['peak_mib']:.0f} MiB | plain COPY of the file into a bare table: "
         f"{imp['copy_seconds_median']:.1f} s | {imp['ratio_to_copy']:.2f}x | ≤ 3x | {met} |",
     ]
+    pages = results.get("pages")
+    if pages:
+        for name, label in (("dashboard", "department dashboard"), ("overview", "overview")):
+            ratio = pages[f"{name}_ratio"]
+            lines.append(
+                f"| {label} server time (Django stack, {pages['repeats']} requests) | median "
+                f"{pages[f'{name}_median'] * 1000:.0f} ms, p95 {pages[f'{name}_p95'] * 1000:.0f} "
+                f"ms, {pages['bytes'][name] / 1024:.0f} KiB HTML without plotly.js | login page: "
+                f"median {pages['login_median'] * 1000:.0f} ms | {ratio:.1f}x | < 10x | "
+                f"{'met' if ratio < 10 else 'NOT met'} |"
+            )
     rec = results.get("recompute")
     if rec:
         ok = "met" if rec["ratio_to_floor"] <= rec["target_ratio"] else "NOT met"
@@ -153,6 +176,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="few repeats; no judging, no doc")
     args = parser.parse_args()
     os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE)
+    # With a broker the import only queues its recompute, as in production; without one the
+    # recompute would run inside the import's timing (it is measured on its own below).
+    os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qualityportal.settings")
     repeats = 1 if args.quick else 3
     ensure_database()
@@ -166,6 +192,7 @@ def main() -> None:
         "import": bench_import(path, repeats),
     }
     results["recompute"] = bench_recompute(repeats)
+    results["pages"] = bench_pages(10 if args.quick else 40)
     print(json.dumps(results, indent=2))
     if args.quick:
         return

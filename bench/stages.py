@@ -25,24 +25,25 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def stage_import(path: Path) -> dict:
+def stage_import(path: str) -> dict:
     """The portal's own import, end to end: read, validate, pseudonymise, COPY, make current."""
     _setup()
     from indicators.registry.importer import import_path
 
     start = time.perf_counter()
-    outcome = import_path(path)
+    outcome = import_path(Path(path))
     seconds = time.perf_counter() - start
     extract = outcome.extract
     assert extract.status == "done", extract.message_en
     return {"seconds": seconds, "rows": extract.rows_imported, "peak_mib": peak_mib()}
 
 
-def stage_copy_baseline(path: Path) -> dict:
+def stage_copy_baseline(path: str) -> dict:
     """A plain COPY of the same file into a bare table of text columns: the floor."""
     _setup()
     from django.db import connection
 
+    path = Path(path)
     header = path.open(encoding="utf-8").readline().strip().split(";")
     columns = ", ".join(f'"{name}" text' for name in header)
     with connection.cursor() as cursor:
@@ -73,6 +74,12 @@ def stage_reset() -> dict:
 
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {Extract._meta.db_table} CASCADE")
+    from django.conf import settings
+
+    if settings.CELERY_BROKER_URL:
+        import redis
+
+        redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()  # the queued recomputes
     return {}
 
 
@@ -164,7 +171,51 @@ def stage_recompute_floor() -> dict:
     return {"seconds": seconds, "groups": counted, "peak_mib": peak_mib()}
 
 
+def stage_pages(repeats: str = "40") -> dict:
+    """Server time of the department dashboard and the overview against the login page, through
+    the whole Django stack (middleware, sessions, templates), on the current results."""
+    _setup()
+    import statistics
+
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    from departments.models import Department, Role, User
+    from departments.services import grant_role
+
+    setup_test_environment()  # lets the test client through ALLOWED_HOSTS
+    department = Department.objects.get(code="4202200")
+    clinician, _ = User.objects.get_or_create(email="bench-kliniker@example.dk")
+    leader, _ = User.objects.get_or_create(email="bench-ledelse@example.dk")
+    grant_role(clinician, Role.CLINICIAN, department=department)
+    grant_role(leader, Role.LEADERSHIP)
+    anonymous, clinic, lead = Client(), Client(), Client()
+    clinic.force_login(clinician)
+    lead.force_login(leader)
+    pages = {
+        "login": (anonymous, "/accounts/login/"),
+        "dashboard": (clinic, f"/departments/{department.code}/"),
+        "overview": (lead, "/overview/"),
+    }
+    times: dict[str, list[float]] = {name: [] for name in pages}
+    sizes: dict[str, int] = {}
+    for _ in range(int(repeats)):
+        for name, (client, url) in pages.items():
+            start = time.perf_counter()
+            response = client.get(url, secure=True)
+            times[name].append(time.perf_counter() - start)
+            assert response.status_code == 200, (name, response.status_code)
+            sizes[name] = len(response.content)
+    result: dict = {"repeats": int(repeats), "bytes": sizes}
+    for name, values in times.items():
+        values = sorted(values[1:])  # the first request warms caches
+        result[f"{name}_median"] = statistics.median(values)
+        result[f"{name}_p95"] = values[int(0.95 * (len(values) - 1))]
+    return result
+
+
 STAGES = {
+    "pages": stage_pages,
     "import": stage_import,
     "copy-baseline": stage_copy_baseline,
     "reset": stage_reset,
@@ -174,4 +225,4 @@ STAGES = {
 
 if __name__ == "__main__":
     name, *args = sys.argv[1:]
-    print(json.dumps(STAGES[name](*(Path(a) for a in args)), default=str))
+    print(json.dumps(STAGES[name](*args), default=str))

@@ -1,3 +1,25 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from dashboards.views import api, department, indicator, patients
+
+urlpatterns = [
+    path("departments/", department.department_switch, name="department_switch"),
+    path("departments/<str:code>/", department.department_dashboard, name="department_dashboard"),
+    path("departments/<str:code>/status/", department.department_status, name="department_status"),
+    path(
+        "departments/<str:code>/indicators/<slug:slug>/",
+        indicator.indicator_detail,
+        name="indicator_detail",
+    ),
+    path(
+        "departments/<str:code>/indicators/<slug:slug>/data.csv",
+        indicator.indicator_csv,
+        name="indicator_csv",
+    ),
+    path(
+        "departments/<str:code>/indicators/<slug:slug>/patients/",
+        patients.indicator_patients,
+        name="indicator_patients",
+    ),
+    path("api/v1/results", api.results, name="api_results"),
+]

@@ -1,3 +1,21 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from dashboards.views import overview, settings
+
+urlpatterns = [
+    # A coordinator's settings for one department (GET the page; POST one of its forms, named
+    # by the "action" field), the rule builder's live preview, and the recompute's state.
+    path("departments/<str:code>/settings/", settings.settings_page, name="department_settings"),
+    path(
+        "departments/<str:code>/settings/preview/",
+        settings.settings_preview,
+        name="department_settings_preview",
+    ),
+    path(
+        "departments/<str:code>/settings/computation/",
+        settings.settings_computation,
+        name="department_settings_computation",
+    ),
+    # Leadership's overview across the departments in their scope.
+    path("overview/", overview.overview, name="overview"),
+]

@@ -167,6 +167,7 @@ def test_a_worker_killed_mid_recompute_leaves_the_previous_results_current(
         doomed = computations.create_computation(registry, reason="doomed")
         # Hold the registry's lock so the worker stops right before it writes its results.
         with psycopg.connect(libpq_url()) as blocker:
+            blocker.execute("SET lock_timeout = '30s'")
             blocker.execute(
                 "SELECT 1 FROM indicators_registry WHERE id = %s FOR NO KEY UPDATE", [registry.pk]
             )
@@ -176,6 +177,13 @@ def test_a_worker_killed_mid_recompute_leaves_the_previous_results_current(
             )
             os.killpg(worker.pid, signal.SIGKILL)
             worker.wait(timeout=30)
+            # PostgreSQL notices a dead client only when it next talks to it; a backend waiting
+            # on a lock never does. End the dead worker's backends as a restart would.
+            blocker.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid NOT IN (pg_backend_pid(), %s)",
+                [connection.connection.info.backend_pid],
+            )
             blocker.rollback()
         doomed.refresh_from_db()
         assert doomed.status == "running" and not doomed.is_current

@@ -93,7 +93,39 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     "healthz": {"GET": same("ok"), "POST": same("not_allowed")},
     "set_language": {"GET": same("redirect"), "POST": same("redirect")},
     # The portal ------------------------------------------------------------------------------
-    "home": {"GET": logged_in("ok"), "POST": logged_in("ok")},
+    # Home sends each user on to what fits them (a department, the overview, the audit log).
+    "home": {"GET": logged_in("redirect"), "POST": logged_in("redirect")},
+    "department_switch": get_only(logged_in("ok")),
+    "department_status": get_only(
+        expect("ok", anonymous="login", clinician_B="not_found", admin="not_found")
+    ),
+    "indicator_csv": get_only(
+        expect("ok", anonymous="login", clinician_B="not_found", admin="not_found")
+    ),
+    # The API answers JSON: 401 rather than a login page; admin holds no department data.
+    "api_results": {
+        "GET": expect("ok", anonymous="unauthorized", clinician_B="not_found", admin="forbidden"),
+        "POST": same("not_allowed"),
+    },
+    "department_settings_preview": {
+        "GET": logged_in("not_allowed"),
+        "POST": expect(
+            "forbidden",
+            anonymous="login",
+            coordinator_A="ok",
+            clinician_B="not_found",
+            admin="not_found",
+        ),
+    },
+    "department_settings_computation": get_only(
+        expect(
+            "forbidden",
+            anonymous="login",
+            coordinator_A="ok",
+            clinician_B="not_found",
+            admin="not_found",
+        )
+    ),
     "extract_list": get_only(COORDINATORS_ONLY),
     # The upload form re-renders with errors for an empty POST: access granted.
     "extract_upload": {"GET": COORDINATORS_ONLY, "POST": COORDINATORS_ONLY},
@@ -591,6 +623,10 @@ def test_a_post_without_the_csrf_token_is_refused(world):
     assert outcome_of(response) == "csrf"
 
 
+# Query strings some pages need to show their real content rather than send the user on.
+QUERIES = {"indicator_patients": "?period=2023-03", "api_results": "?department=4202200"}
+
+
 def test_every_url_for_every_role_answers_as_expected_and_shows_no_cpr_number(world):
     world, users = world
     cprs = fixture_cprs()
@@ -607,7 +643,8 @@ def test_every_url_for_every_role_answers_as_expected_and_shows_no_cpr_number(wo
             observed = {}
             for role in ROLES:
                 try:
-                    response = sessions[role].request(method, endpoint.path)
+                    path = endpoint.path + QUERIES.get(endpoint.key, "")
+                    response = sessions[role].request(method, path)
                 except Exception as exc:  # a 500: report it with the rest
                     observed[role] = f"error {type(exc).__name__}: {exc}"
                     continue

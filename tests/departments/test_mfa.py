@@ -51,12 +51,16 @@ def test_leadership_and_admins_are_not_asked(client, required):
         person("anders@example.dk", Role.ADMIN, is_staff=True, is_superuser=True),
     ):
         client.force_login(user)
-        assert client.get("/").status_code == 200
+        response = client.get("/", follow=True)
+        assert response.status_code == 200
+        assert SETUP not in [url for url, _ in response.redirect_chain]
 
 
 def test_without_the_setting_nobody_is_asked(client):
     client.force_login(person("karen@example.dk", Role.CLINICIAN, department(A)))
-    assert client.get("/").status_code == 200
+    response = client.get("/", follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain == [(f"/departments/{A}/", 302)]
 
 
 def test_anyone_may_set_up_totp_on_their_own(client):

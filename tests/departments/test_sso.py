@@ -213,7 +213,7 @@ def test_a_new_person_with_a_role_claim_gets_an_account_with_those_roles(client,
     assert not user.has_usable_password()
     assert SocialAccount.objects.get(user=user).uid == "u-1"
     assert {d.code for d in access.departments_for(user, "patients")} == {A}
-    assert client.get("/").status_code == 200
+    assert client.get("/", follow=True).status_code == 200
     assert AuditEvent.objects.filter(action="login", user=user).exists()
 
 

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from departments.models import Department, Hospital, Region, RoleAssignment, User
-from indicators.models import Extract, OperationRow
+from indicators.models import ChangeMarker, Extract, OperationRow
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,16 @@ def load_demo(**kwargs) -> str:
 def counts() -> dict[str, int]:
     return {
         model.__name__: model.objects.count()
-        for model in (Region, Hospital, Department, User, RoleAssignment, Extract, OperationRow)
+        for model in (
+            Region,
+            Hospital,
+            Department,
+            User,
+            RoleAssignment,
+            Extract,
+            OperationRow,
+            ChangeMarker,
+        )
     }
 
 

@@ -15,8 +15,10 @@ from django.db import transaction
 
 from departments.models import Department, Role, User
 from departments.services import grant_role
+from indicators.models import ChangeMarker
 from indicators.registry import synthetic
 from indicators.registry.importer import import_path
+from indicators.services.definitions import add_change_marker
 
 DEMO_PASSWORD = "demo-kvalitet-2026"  # noqa: S105 (demo accounts only, refused without DEBUG)
 DEMO_USERS = [
@@ -56,6 +58,14 @@ class Command(BaseCommand):
         )
         with transaction.atomic():
             home_department = Department.objects.get(code=synthetic.CHANGE_DEPARTMENT)
+            # The demo department changed its pathway on a known date: mark it, so its charts
+            # show the effect in two phases.
+            if not ChangeMarker.objects.filter(
+                department=home_department, date=synthetic.CHANGE_DATE
+            ).exists():
+                add_change_marker(
+                    home_department, date=synthetic.CHANGE_DATE, label=synthetic.CHANGE_LABEL
+                )
             created = []
             for email, role, first, last in DEMO_USERS:
                 user = User.objects.filter(email=email).first()

@@ -1,0 +1,274 @@
+"""Plotly layout basics shared by every figure: fonts, colours, margins and the locale.
+
+Figures are plain JSON-able dicts (``{"data": [...], "layout": {...}, "config": {...}}``) built
+on the server and drawn by plotly.js (static/js/charts.js). This module keeps its API small,
+since other figure builders import it: :func:`base_layout`, :func:`base_config`,
+:func:`figure`, :data:`COLOURS`, :func:`number`, :func:`percent`, :func:`month_label`,
+:func:`period_label`, :func:`date_label`, :func:`value_text`, :func:`range_text`,
+:func:`interval_text`, :func:`ci_label`, :func:`locale_dictionary`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+FONT_FAMILY = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
+
+# One palette for every chart; status colours match static/css/portal.css (never used alone:
+# every status also has words or a marker shape).
+COLOURS: dict[str, str] = {
+    "ink": "#1d2733",
+    "muted": "#5b6775",
+    "grid": "#e3e8ee",
+    "line": "#d8dee6",
+    "brand": "#0b4f8a",
+    "series": "#0b4f8a",
+    "centre": "#2f7d32",
+    "limit": "#8a96a3",
+    "target": "#b06000",
+    "national": "#6a3d9a",
+    "signal": "#b3261e",
+    "ok": "#1b7a3a",
+    "bad": "#b3261e",
+    "warn": "#8a5a00",
+    "phase": "#5b6775",
+    "band": "rgba(11, 79, 138, 0.08)",
+}
+
+MONTHS_DA = [
+    "januar",
+    "februar",
+    "marts",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "december",
+]
+MONTHS_DA_SHORT = [
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "maj",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "okt",
+    "nov",
+    "dec",
+]
+MONTHS_EN = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+MONTHS_EN_SHORT = [m[:3] for m in MONTHS_EN]
+DAYS_DA = ["søndag", "mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag"]
+DAYS_DA_SHORT = ["søn", "man", "tir", "ons", "tor", "fre", "lør"]
+
+
+def is_danish(language: str | None) -> bool:
+    return not language or language.lower().startswith("da")
+
+
+def separators(language: str | None) -> str:
+    """Plotly's ``separators``: decimal mark then thousands mark. Numbers keep the Danish
+    notation in both languages (as the portal's number formats do), so a figure reads the same
+    whichever language a colleague chose; only words change."""
+    return ",."
+
+
+def number(value: float | int | None, decimals: int = 1, language: str | None = "da") -> str:
+    """``value`` with ``decimals`` decimals in Danish notation ("1.234,5") in both languages;
+    an absent value (None, NaN) is an en dash."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+
+
+def percent(value: float | None, decimals: int = 1, language: str | None = "da") -> str:
+    """A proportion (0-1) as a percentage: "12,3 %" in Danish, "12.3%" in English."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    text = number(value * 100, decimals, language)
+    return f"{text} %" if is_danish(language) else f"{text}%"
+
+
+def value_text(
+    value: float | None, kind: str = "proportion", language: str | None = "da", decimals=1
+) -> str:
+    """A result's value as shown: a proportion in per cent, a measure in days."""
+    if kind == "proportion":
+        return percent(value, decimals, language)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{number(value, decimals, language)} {_('dage')}"
+
+
+def range_text(
+    low: float | None, high: float | None, kind: str = "proportion", language: str | None = "da"
+) -> str:
+    """ "9,1–15,2 %" (empty when a bound is missing)."""
+    if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in (low, high)):
+        return ""
+    scale = 100 if kind == "proportion" else 1
+    unit = ("%" if not is_danish(language) else " %") if kind == "proportion" else " " + _("dage")
+    return f"{number(low * scale, 1, language)}–{number(high * scale, 1, language)}{unit}"
+
+
+def ci_label(language: str | None = "da") -> str:
+    """ "95 % KI" / "95% CI": the name of the 95 % confidence interval."""
+    level = "95 %" if is_danish(language) else "95%"
+    return _("%(level)s KI") % {"level": level}
+
+
+def interval_text(
+    low: float | None, high: float | None, kind: str = "proportion", language: str | None = "da"
+) -> str:
+    """ "95 % KI 9,1–15,2 %" (empty when there is no interval)."""
+    span = range_text(low, high, kind, language)
+    return f"{ci_label(language)} {span}" if span else ""
+
+
+def month_label(day: dt.date, language: str | None = "da", *, short: bool = False) -> str:
+    """ "marts 2022" / "March 2022" (short: "mar 2022" / "Mar 2022")."""
+    if is_danish(language):
+        names = MONTHS_DA_SHORT if short else MONTHS_DA
+    else:
+        names = MONTHS_EN_SHORT if short else MONTHS_EN
+    return f"{names[day.month - 1]} {day.year}"
+
+
+def period_label(
+    start: dt.date, period_type: str = "month", language: str | None = "da", *, short=False
+) -> str:
+    """A period by its start: "marts 2022", "1. kvt. 2022" / "Q1 2022", "2022"."""
+    if period_type == "year":
+        return str(start.year)
+    if period_type == "quarter":
+        quarter = (start.month - 1) // 3 + 1
+        if is_danish(language):
+            return f"{quarter}. kvt. {start.year}"
+        return f"Q{quarter} {start.year}"
+    return month_label(start, language, short=short)
+
+
+def date_label(day: dt.date, language: str | None = "da") -> str:
+    """A day as "05.03.2022" (Danish) or "2022-03-05" (English, ISO)."""
+    return f"{day:%d.%m.%Y}" if is_danish(language) else day.isoformat()
+
+
+def locale_dictionary() -> dict[str, Any]:
+    """The Danish plotly locale (registered by charts.js as ``Plotly.register``'s ``da``)."""
+    return {
+        "moduleType": "locale",
+        "name": "da",
+        "dictionary": {
+            "Download plot as a png": "Hent diagrammet som PNG",
+            "Zoom": "Zoom",
+            "Pan": "Panorér",
+            "Reset axes": "Nulstil akser",
+            "Autoscale": "Tilpas akser",
+            "Zoom in": "Zoom ind",
+            "Zoom out": "Zoom ud",
+            "Show closest data on hover": "Vis nærmeste punkt",
+            "Compare data on hover": "Sammenlign punkter",
+            "Toggle Spike Lines": "Hjælpelinjer til/fra",
+            "Double-click to zoom back out": "Dobbeltklik for at zoome ud",
+        },
+        "format": {
+            "days": DAYS_DA,
+            "shortDays": DAYS_DA_SHORT,
+            "months": MONTHS_DA,
+            "shortMonths": MONTHS_DA_SHORT,
+            "date": "%d.%m.%Y",
+            "decimal": ",",
+            "thousands": ".",
+        },
+    }
+
+
+def base_layout(title: str = "", language: str | None = "da", **overrides: Any) -> dict:
+    """A plotly layout with the portal's fonts, margins, colours and number notation.
+
+    ``overrides`` are merged one level deep into the dicts they name (``xaxis={"type":
+    "date"}`` keeps the default grid colour), and replace anything else.
+    """
+    layout: dict[str, Any] = {
+        "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
+        "separators": separators(language),
+        "font": {"family": FONT_FAMILY, "size": 12, "color": COLOURS["ink"]},
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        "margin": {"l": 56, "r": 24, "t": 48 if title else 16, "b": 48},
+        "hovermode": "closest",
+        "hoverlabel": {"font": {"family": FONT_FAMILY}},
+        "showlegend": True,
+        "legend": {"orientation": "h", "x": 0, "y": -0.18, "font": {"size": 11}},
+        "xaxis": {
+            "gridcolor": COLOURS["grid"],
+            "linecolor": COLOURS["line"],
+            "zeroline": False,
+            "automargin": True,
+        },
+        "yaxis": {
+            "gridcolor": COLOURS["grid"],
+            "linecolor": COLOURS["line"],
+            "zeroline": False,
+            "automargin": True,
+        },
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(layout.get(key), dict):
+            layout[key] = {**layout[key], **value}
+        else:
+            layout[key] = value
+    return layout
+
+
+def base_config(language: str | None = "da", *, filename: str = "kvalitetsportal") -> dict:
+    """The plotly config: the page's locale, PNG export named ``filename``, no plotly logo."""
+    return {
+        "locale": "da" if is_danish(language) else "en",
+        "displaylogo": False,
+        "responsive": True,
+        "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
+        "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
+    }
+
+
+def figure(
+    data: list[dict],
+    layout: dict,
+    *,
+    language: str | None = "da",
+    filename: str = "kvalitetsportal",
+    description: str = "",
+) -> dict:
+    """The dict handed to the page: plotly's data, layout, config and a text alternative."""
+    return {
+        "data": data,
+        "layout": layout,
+        "config": base_config(language, filename=filename),
+        "description": description or _("Diagram"),
+    }

@@ -1,0 +1,166 @@
+"""The national trend: every standard proportion for ALL (the pool of every department), by
+quarter, as one plotly figure; and the period labels the overview uses.
+
+Plain dicts only (no graph_objects): the figure is handed to the page with json_script and drawn
+by plotly.js. Counts from 1 to 4 arrive already shown as "<5" (indicators.disclosure), and a
+point whose proportion is hidden is left out of the line, not drawn at a guessed height.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext as _
+
+from dashboards.figures.common import (
+    COLOURS,
+    base_layout,
+    figure,
+    is_danish,
+    number,
+    percent,
+    period_label,
+)
+
+# Colour-blind-safe (Okabe-Ito), one per indicator; the legend and hover name each line too.
+LINE_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
+DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot", "solid"]
+
+
+def count_text(value) -> str:
+    """A count as shown outside the department: "<5" stays, numbers get a thousands mark."""
+    if value is None:
+        return "–"
+    if isinstance(value, str):
+        return value
+    return f"{int(value):,}".replace(",", ".")
+
+
+def interval_text(low, high, language: str | None, *, as_percent: bool = True) -> str:
+    """ "9,1–15,0 %" (or days without a unit); empty when hidden or absent."""
+    if low is None or high is None:
+        return ""
+    if as_percent:
+        text = f"{number(low * 100, 1, language)}–{number(high * 100, 1, language)}"
+        return f"{text} %" if is_danish(language) else f"{text}%"
+    return f"{number(low, 1, language)}–{number(high, 1, language)}"
+
+
+@dataclass
+class TrendSeries:
+    """One indicator's national results, oldest first; rows as shown (suppressed)."""
+
+    name: str
+    starts: list[dt.date] = field(default_factory=list)
+    rows: list[dict] = field(default_factory=list)
+
+
+def trend_figure(
+    series: Sequence[TrendSeries], language: str | None = "da", *, period_type: str = "quarter"
+) -> dict:
+    """Lines of the national proportion per period, one per indicator, with hover texts that
+    carry the interval and the counts."""
+    data = []
+    latest = []
+    for index, line in enumerate(series):
+        x, y, texts = [], [], []
+        for start, row in zip(line.starts, line.rows, strict=True):
+            value = row.get("value")
+            label = period_label(start, period_type, language)
+            x.append(start.isoformat())
+            y.append(None if value is None else round(value * 100, 4))
+            texts.append(_hover(line.name, label, row, language))
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": line.name,
+                "x": x,
+                "y": y,
+                "text": texts,
+                "hovertemplate": "%{text}<extra></extra>",
+                "connectgaps": False,
+                "line": {
+                    "color": LINE_COLOURS[index % len(LINE_COLOURS)],
+                    "dash": DASHES[index % len(DASHES)],
+                    "width": 2,
+                },
+                "marker": {"size": 5},
+            }
+        )
+        if line.rows and line.rows[-1].get("value") is not None:
+            latest.append(f"{line.name} {percent(line.rows[-1]['value'], 1, language)}")
+    title = _("Landsresultat pr. kvartal")
+    suffix = " %" if is_danish(language) else "%"
+    layout = base_layout(
+        title,
+        language,
+        height=420,
+        hovermode="closest",
+        xaxis={"type": "date", "dtick": "M12", "tickformat": "%Y", "title": {"text": _("År")}},
+        yaxis={
+            "title": {"text": _("Andel af operationerne")},
+            "ticksuffix": suffix,
+            "rangemode": "tozero",
+        },
+        legend={"orientation": "h", "x": 0, "y": -0.22, "font": {"size": 11}},
+    )
+    starts = [s for line in series for s in line.starts]
+    if starts:
+        first, last = min(starts), max(starts)
+        description = _(
+            "Linjediagram over landsresultatet for %(count)s indikatorer pr. kvartal fra "
+            "%(first)s til %(last)s. Seneste kvartal: %(latest)s."
+        ) % {
+            "count": len(series),
+            "first": period_label(first, period_type, language),
+            "last": period_label(last, period_type, language),
+            "latest": "; ".join(latest) or "–",
+        }
+    else:
+        description = _("Der er endnu ingen landsresultater at vise.")
+    return figure(
+        data,
+        layout,
+        language=language,
+        filename="landsresultat-kvartaler",
+        description=description.replace(" %", "\u00a0%"),
+    )
+
+
+def _hover(name: str, label: str, row: dict, language: str | None) -> str:
+    value = row.get("value")
+    if value is None:
+        shown = _("andel skjult (færre end 5)") if _is_hidden(row) else "–"
+    else:
+        shown = percent(value, 1, language)
+        interval = interval_text(row.get("ci_low"), row.get("ci_high"), language)
+        if interval:
+            shown = f"{shown} ({ci_label()} {interval})"
+    counts = _("%(numerator)s af %(denominator)s operationer") % {
+        "numerator": count_text(row.get("numerator")),
+        "denominator": count_text(row.get("denominator")),
+    }
+    return f"<b>{name}</b><br>{label}: {shown}<br>{counts}"
+
+
+def ci_label() -> str:
+    """ "95 %-KI" / "95% CI" (the %% keeps the msgid a valid format string)."""
+    return _("95 %%-KI") % {}
+
+
+def _is_hidden(row: dict) -> bool:
+    return any(row.get(key) == "<5" for key in ("numerator", "denominator"))
+
+
+__all__ = [
+    "COLOURS",
+    "TrendSeries",
+    "ci_label",
+    "count_text",
+    "interval_text",
+    "period_label",
+    "trend_figure",
+]

@@ -1,0 +1,128 @@
+"""``/api/v1/results``: the current results as JSON, under the pages' permissions.
+
+    GET /api/v1/results?department=CODE|ALL&indicator=SLUG&period=month|quarter|year|2022-03
+        |2022-Q1|2022&limit=1000&offset=0
+
+A user sees the departments their access allows (``departments.access``) and the national pool
+(ALL). Rows of departments outside the user's own staff roles, and ALL, follow the small-number
+rule (counts 1-4 as "<5", value and interval hidden). Every answer is audited as an export.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from dashboards import selectors
+from departments import access, audit
+from departments.models import AuditAction, Department
+from indicators.disclosure import suppress_small
+from indicators.models import IndicatorDefinition
+from indicators.services.selectors import current_computation
+
+DEFAULT_LIMIT = 1000
+MAX_LIMIT = 10000
+HIDE = ("value", "ci_low", "ci_high", "mean", "q1", "q3")
+
+
+def _error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"error": code, "message": message}, status=status)
+
+
+def _int(text: str | None, default: int, low: int, high: int) -> int:
+    try:
+        return min(max(int(text), low), high)
+    except (TypeError, ValueError):
+        return default
+
+
+def _record(row: dict) -> dict:
+    out = {key: row[key] for key in selectors.API_FIELDS}
+    out["department_code"] = out["department_code"] or "ALL"
+    for key in selectors.API_VALUES:
+        value = row[key]
+        out[key] = value.isoformat() if hasattr(value, "isoformat") else value
+    return out
+
+
+@never_cache
+@require_GET
+def results(request):
+    user = request.user
+    if not user.is_authenticated:
+        return _error(401, "not_authenticated", "Log in first.")
+    if not access.can(user, "aggregate"):
+        return _error(403, "forbidden", "No department's results are open to you.")
+    visible = access.departments_for(user, "aggregate")
+    get = request.GET
+    code = get.get("department", "").strip()
+    departments, include_all, department = visible, True, None
+    if code.upper() == "ALL":
+        departments = Department.objects.none()
+    elif code:
+        try:
+            department = access.get_department_for(user, code, "aggregate")
+        except (Http404, PermissionDenied):
+            return _error(404, "unknown_department", f"No department {code!r}.")
+        departments, include_all = visible.filter(pk=department.pk), False
+    definition = None
+    if slug := get.get("indicator", "").strip():
+        definition = IndicatorDefinition.objects.filter(slug=slug, is_active=True).first()
+        if definition is None or (
+            definition.department_id is not None
+            and not visible.filter(pk=definition.department_id).exists()
+        ):
+            return _error(404, "unknown_indicator", f"No indicator {slug!r}.")
+    period_text = get.get("period", "").strip()
+    period_type, period = None, None
+    if period_text in selectors.PERIOD_TYPES:
+        period_type = period_text
+    elif period_text:
+        period = selectors.parse_period(period_text)
+        if period is None:
+            return _error(
+                400, "bad_period", "period: month, quarter, year, YYYY-MM, YYYY-Qn, YYYY."
+            )
+    limit = _int(get.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT)
+    offset = _int(get.get("offset"), 0, 0, 10**9)
+    registry = definition.profile if definition else get.get("registry", "dccg")
+    computation = current_computation(registry)
+    answer = {"computation": None, "count": 0, "limit": limit, "offset": offset, "next": None}
+    rows: list[dict] = []
+    if computation is not None:
+        query = selectors.api_results(
+            computation,
+            departments,
+            include_all=include_all,
+            definition=definition,
+            period=period,
+            period_type=period_type,
+        )
+        answer["count"] = query.count()
+        own = set(access.departments_for(user, "patients").values_list("pk", flat=True))
+        for row in query[offset : offset + limit]:
+            record = _record(row)
+            if row["department_id"] not in own:
+                record = suppress_small([record], hide_fields=HIDE)[0]
+            rows.append(record)
+        answer["computation"] = {
+            "id": computation.pk,
+            "finished_at": computation.finished_at.isoformat() if computation.finished_at else None,
+            "extract_id": computation.extract_id,
+        }
+        if offset + limit < answer["count"]:
+            following = get.copy()
+            following["offset"] = str(offset + limit)
+            following["limit"] = str(limit)
+            answer["next"] = request.build_absolute_uri("?" + following.urlencode())
+    audit.record(
+        request,
+        AuditAction.EXPORT,
+        department=department,
+        target="api/v1/results",
+        detail={"query": {k: get.get(k) for k in sorted(get)}, "rows": len(rows)},
+    )
+    answer["results"] = rows
+    return JsonResponse(answer, json_dumps_params={"ensure_ascii": False})

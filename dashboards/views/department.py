@@ -1,0 +1,287 @@
+"""A department's dashboard: one tile per indicator it follows, and the recompute status."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from dashboards import selectors
+from dashboards.figures.common import (
+    ci_label,
+    interval_text,
+    locale_dictionary,
+    number,
+    period_label,
+    value_text,
+)
+from dashboards.figures.sparkline import sparkline_figure
+from departments import access
+from departments.models import Department
+from indicators.disclosure import suppress_small
+
+# --- shared by the department's pages ---------------------------------------------------------
+
+
+def language() -> str:
+    return "en" if (get_language() or "da").startswith("en") else "da"
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """What the filter form asks for; anything unreadable falls back to the default."""
+
+    period_type: str = "month"
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    filters: selectors.Filters = field(default_factory=selectors.Filters)
+    chart: str = ""
+
+    @classmethod
+    def from_request(cls, request) -> PageQuery:
+        get = request.GET
+        period_type = get.get("period_type", "month")
+        site, urgency = get.get("site", ""), get.get("urgency", "")
+        date_from = selectors.parse_month(get.get("from"))
+        date_to = selectors.parse_month(get.get("to"))
+        if date_from and date_to and date_from > date_to:
+            date_from, date_to = date_to, date_from
+        return cls(
+            period_type=period_type if period_type in selectors.PERIOD_TYPES else "month",
+            date_from=date_from,
+            date_to=date_to,
+            filters=selectors.Filters(
+                site=site if site in selectors.SITES else "",
+                urgency=urgency if urgency in selectors.URGENCIES else "",
+            ),
+            chart=get.get("chart", "") if get.get("chart") in ("run", "p") else "",
+        )
+
+    def params(self, *, period_type: bool = True, chart: bool = False) -> dict[str, str]:
+        found = {
+            "period_type": self.period_type if period_type and self.period_type != "month" else "",
+            "from": f"{self.date_from:%Y-%m}" if self.date_from else "",
+            "to": f"{self.date_to:%Y-%m}" if self.date_to else "",
+            **self.filters.as_dict(),
+            "chart": self.chart if chart else "",
+        }
+        return {k: v for k, v in found.items() if v}
+
+    def query_string(self, **kwargs) -> str:
+        params = self.params(**kwargs)
+        return "?" + urlencode(params) if params else ""
+
+
+def page_context(request, department: Department, query: PageQuery) -> dict:
+    """What every department page shows around its content: the switcher and the form."""
+    others = access.departments_for(request.user, "aggregate").order_by("name", "code")
+    return {
+        "department": department,
+        "switch_departments": list(others),
+        "query": query,
+        "period_types": [
+            ("month", _("Måned")),
+            ("quarter", _("Kvartal")),
+            ("year", _("År")),
+        ],
+        "sites": [("kolon", _("Kolon")), ("rektum", _("Rektum"))],
+        "urgencies": [("elektiv", _("Elektiv")), ("akut", _("Akut"))],
+        "filter_labels": _filter_labels(query.filters),
+        "plotly_locale": locale_dictionary(),
+        "ci_label": ci_label(language()),
+    }
+
+
+def _filter_labels(filters: selectors.Filters) -> list[str]:
+    names = {
+        "kolon": _("Kolon"),
+        "rektum": _("Rektum"),
+        "elektiv": _("Elektiv"),
+        "akut": _("Akut"),
+    }
+    labels = []
+    if filters.site:
+        labels.append(_("Tumorlokalisation: %(v)s") % {"v": names[filters.site]})
+    if filters.urgency:
+        labels.append(_("Prioritet: %(v)s") % {"v": names[filters.urgency]})
+    return labels
+
+
+STATUS_TEXT = {
+    "met": ("✓", gettext_lazy("Målet er opfyldt")),
+    "not_met": ("✗", gettext_lazy("Målet er ikke opfyldt")),
+    "not_shown": ("≈", gettext_lazy("Ikke påvist forskel fra målet")),
+}
+
+
+def status_words(status: str | None, target: float | None) -> tuple[str, str, str]:
+    """(css key, symbol, words) for a target status; never colour alone."""
+    if target is None:
+        return "none", "–", _("Intet mål")
+    if status not in STATUS_TEXT:
+        return "none", "?", _("Ingen vurdering")
+    symbol, words = STATUS_TEXT[status]
+    return status.replace("_", "-"), symbol, str(words)
+
+
+def target_text(target: float | None, kind: str, lower_is_better: bool, lang: str) -> str:
+    if target is None:
+        return ""
+    word = _("højst") if lower_is_better else _("mindst")
+    return _("Mål: %(word)s %(value)s") % {"word": word, "value": value_text(target, kind, lang)}
+
+
+def shown_cell(cell: selectors.Cell, exact: bool) -> dict:
+    """A result as the viewer may see it: exact for the department's own staff, else with
+    counts of 1-4 shown as "<5" and the value hidden."""
+    row = {
+        "numerator": cell.numerator,
+        "denominator": cell.denominator,
+        "missing": cell.missing,
+        "value": cell.value,
+        "ci_low": cell.ci_low,
+        "ci_high": cell.ci_high,
+    }
+    if not exact:
+        row = suppress_small([row])[0]
+    row["suppressed"] = row["value"] is None and cell.value is not None
+    return row
+
+
+def count_text(value, lang: str) -> str:
+    if value is None:
+        return "–"
+    return value if isinstance(value, str) else number(value, 0, lang)
+
+
+# --- the dashboard ----------------------------------------------------------------------------
+
+
+def _tile(tile: selectors.Tile, board, query: PageQuery, exact: bool, lang: str) -> dict:
+    definition = tile.definition
+    kind, name = definition.kind, definition.name(lang)
+    url = reverse("indicator_detail", args=[board.department.code, definition.slug])
+    found = {
+        "slug": definition.slug,
+        "name": name,
+        "url": url + query.query_string(period_type=False),
+        "kind": kind,
+        "target": target_text(tile.target, kind, definition.lower_is_better, lang),
+        "figure_id": f"spark-{definition.slug}",
+    }
+    latest = tile.latest
+    if latest is not None:
+        shown = shown_cell(latest, exact)
+        status = status_words(latest.target_status, tile.target)
+        found.update(
+            period=period_label(latest.period_start, board.period_type, lang),
+            value=value_text(shown["value"], kind, lang),
+            interval=interval_text(shown["ci_low"], shown["ci_high"], kind, lang),
+            suppressed=shown["suppressed"],
+            numerator=count_text(shown["numerator"], lang),
+            denominator=count_text(shown["denominator"], lang),
+            missing=count_text(shown["missing"], lang),
+            small=exact and latest.denominator < definition.min_denominator,
+            status_key=status[0],
+            status_symbol=status[1],
+            status_text=status[2],
+        )
+    if tile.national is not None:
+        national = shown_cell(tile.national, exact=False)
+        found["national"] = value_text(national["value"], kind, lang)
+        found["national_suppressed"] = national["suppressed"]
+        found["national_interval"] = interval_text(
+            national["ci_low"], national["ci_high"], kind, lang
+        )
+    if tile.signal is not None and tile.signal.any:
+        reasons = []
+        if tile.signal.outside:
+            reasons.append(
+                _("%(n)s punkt(er) uden for kontrolgrænserne") % {"n": tile.signal.outside}
+            )
+        if tile.signal.runs:
+            reasons.append(_("ikke-tilfældig variation (serie-signal)"))
+        found["signal"] = _("SPC-signal i seneste fase: %(why)s") % {"why": ", ".join(reasons)}
+    points = [(c.period_start, shown_cell(c, exact)["value"]) for c in tile.series]
+    found["figure"] = sparkline_figure(
+        points,
+        kind=kind,
+        period_type=board.period_type,
+        language=lang,
+        target=tile.target,
+        title=name,
+    )
+    return found
+
+
+def _status(computation) -> dict:
+    if computation is None:
+        return {"running": False}
+    return {
+        "running": True,
+        "id": computation.pk,
+        "status": computation.status,
+        "status_label": computation.get_status_display(),
+        "progress": computation.progress,
+    }
+
+
+@login_required
+@require_GET
+def department_dashboard(request, code: str):
+    department = access.get_department_for(request.user, code, "aggregate")
+    query = PageQuery.from_request(request)
+    board = selectors.department_dashboard(
+        department,
+        period_type=query.period_type,
+        date_from=query.date_from,
+        date_to=query.date_to,
+        filters=query.filters,
+    )
+    exact = access.can(request.user, "patients", department)
+    lang = language()
+    context = page_context(request, department, query) | {
+        "board": board,
+        "exact": exact,
+        "tiles": [_tile(tile, board, query, exact, lang) for tile in board.tiles],
+        "running": _status(board.running),
+        "current_id": board.computation.pk if board.computation else "",
+    }
+    return render(request, "dashboards/department.html", context)
+
+
+@login_required
+@require_GET
+def department_status(request, code: str):
+    """Whether a recompute is under way, for the dashboard's "Beregner…" line."""
+    department = access.get_department_for(request.user, code, "aggregate")
+    profiles = {d.profile for d, _t in selectors.followed_indicators(department)} or {"dccg"}
+    running = selectors.running_computation(profiles)
+    current = selectors.current_computations(profiles)
+    state = _status(running)
+    state["current_id"] = next(iter(current.values())).pk if current else None
+    return JsonResponse(state)
+
+
+@login_required
+@require_GET
+def department_switch(request):
+    """The header's switcher: to the department chosen, or the list of those one may open."""
+    code = request.GET.get("code", "").strip()
+    if code:
+        department = access.get_department_for(request.user, code, "aggregate")
+        return redirect("department_dashboard", code=department.code)
+    departments = access.departments_for(request.user, "aggregate").order_by("name", "code")
+    return render(
+        request,
+        "dashboards/department_list.html",
+        {"departments": departments, "switch_departments": departments},
+    )

@@ -1,0 +1,331 @@
+"""Leadership's overview: the departments in their scope (grouped by region and hospital) x the
+standard indicators, with the latest value, interval and target status; a funnel plot per
+proportion; the national trend. Counts of 1 to 4 are shown as "<5" and whatever they would
+reveal is hidden (indicators.disclosure), in the table, the charts and the hover texts alike.
+
+The page costs a fixed number of queries, however many departments, indicators and periods:
+the departments in scope, the definitions, the periods, one period's results, the trend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from dashboards.figures.common import locale_dictionary, number, percent, period_label
+from dashboards.figures.funnel import FunnelRow, funnel_figure, method_text
+from dashboards.figures.trend import (
+    TrendSeries,
+    count_text,
+    interval_text,
+    trend_figure,
+)
+from dashboards.forms_settings import language
+from departments import access
+from departments.models import Department
+from indicators.disclosure import suppress_small
+from indicators.models import Computation, IndicatorDefinition, Result
+from indicators.services.selectors import current_computation
+
+PROFILE = "dccg"
+PERIOD_TYPES = ("year", "quarter")
+HIDE = ("value", "ci_low", "ci_high", "target_status")
+FIELDS = (
+    "definition_id",
+    "department_id",
+    "period_start",
+    "numerator",
+    "denominator",
+    "missing",
+    "value",
+    "ci_low",
+    "ci_high",
+    "target",
+    "target_status",
+)
+
+
+def department_url(code: str) -> str:
+    """The department's aggregated pages (dashboards/urls_department.py)."""
+    return reverse("department_dashboard", args=[code])
+
+
+def indicator_url(code: str, slug: str) -> str:
+    return reverse("indicator_detail", args=[code, slug])
+
+
+@login_required
+@require_GET
+def overview(request):
+    if not access.sees_overview(request.user):
+        raise PermissionDenied(_("Overblikket er for ledelsen."))
+    departments = list(access.departments_for(request.user, "aggregate"))
+    context = overview_context(departments, request.GET.get("period", ""), language())
+    return render(request, "dashboards/overview.html", context)
+
+
+# --- what the page shows ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    type: str
+    start: dt.date
+
+    @property
+    def key(self) -> str:
+        if self.type == "year":
+            return str(self.start.year)
+        return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
+
+
+def overview_context(departments: list[Department], asked: str, lang: str) -> dict:
+    computation = current_computation(PROFILE)
+    definitions = list(
+        IndicatorDefinition.objects.filter(
+            department__isnull=True, is_active=True, profile=PROFILE
+        ).order_by("position", "pk")
+    )
+    context = {
+        "departments": departments,
+        "regions": sorted({_region_name(d) for d in departments}),
+        "definitions": definitions,
+        "computation": computation,
+        "groups": [],
+        "periods": [],
+        "period": None,
+        "figures": {},
+        "funnels": [],
+        "locale": locale_dictionary(),
+        "method": method_text(lang),
+        "lang": lang,
+    }
+    if computation is None or not definitions or not departments:
+        return context
+    periods = _periods(computation)
+    period = next((p for p in periods if p.key == asked), None) or _default_period(periods)
+    context["periods"] = [
+        {"key": p.key, "label": _period_text(p, computation, lang)} for p in periods
+    ]
+    if period is None:
+        return context
+    context["period"] = {"key": period.key, "label": _period_text(period, computation, lang)}
+    rows = _period_results(computation, definitions, departments, period)
+    national = {r["definition_id"]: r for r in rows if r["department_id"] is None}
+    shown = _suppressed(rows)
+    by_cell = {(r["department_id"], r["definition_id"]): r for r in shown}
+    exact = {(r["department_id"], r["definition_id"]): r for r in rows}
+    context["groups"] = _groups(departments, definitions, by_cell, lang)
+    context["columns"] = [_column(d, national.get(d.pk), lang) for d in definitions]
+    figures: dict[str, dict] = {}
+    for definition in definitions:
+        if definition.kind != IndicatorDefinition.Kind.PROPORTION:
+            continue
+        funnel = _funnel(definition, departments, exact, by_cell, national, period, lang)
+        if funnel is not None:
+            figures[f"funnel-{definition.slug}"] = funnel[0]
+            context["funnels"].append(
+                {
+                    "id": f"funnel-{definition.slug}",
+                    "name": definition.name(lang),
+                    "title": funnel[0]["layout"]["title"]["text"],
+                    "description": funnel[0]["description"],
+                    "table": funnel[1],
+                }
+            )
+    trend = trend_figure(_trend(computation, definitions, lang), lang)
+    figures["trend"] = trend
+    context["trend"] = {"id": "trend", "description": trend["description"]}
+    context["figures"] = figures
+    return context
+
+
+def _region_name(department: Department) -> str:
+    region = department.hospital.region
+    return region.name if region else _("Uden region")
+
+
+def _periods(computation: Computation) -> list[Period]:
+    """Years, then quarters, newest first, that have a national result."""
+    found = (
+        Result.objects.filter(
+            computation=computation, department__isnull=True, period_type__in=PERIOD_TYPES
+        )
+        .values_list("period_type", "period_start")
+        .distinct()
+    )
+    periods = [Period(kind, start) for kind, start in found]
+    return sorted(periods, key=lambda p: (PERIOD_TYPES.index(p.type), -p.start.toordinal()))
+
+
+def _default_period(periods: list[Period]) -> Period | None:
+    return periods[0] if periods else None
+
+
+def _period_text(period: Period, computation: Computation, lang: str) -> str:
+    return period_label(period.start, period.type, lang)
+
+
+def _period_results(computation, definitions, departments, period: Period) -> list[dict]:
+    """One query: the period's results of every definition for the departments and ALL."""
+    return list(
+        Result.objects.filter(
+            computation=computation,
+            definition_id__in=[d.pk for d in definitions],
+            period_type=period.type,
+            period_start=period.start,
+        )
+        .filter(Q(department_id__in=[d.pk for d in departments]) | Q(department__isnull=True))
+        .values(*FIELDS)
+    )
+
+
+def _suppressed(rows: list[dict]) -> list[dict]:
+    return suppress_small(rows, hide_fields=HIDE)
+
+
+# --- the matrix -------------------------------------------------------------------------------
+
+
+def _column(definition: IndicatorDefinition, national: dict | None, lang: str) -> dict:
+    is_proportion = definition.kind == IndicatorDefinition.Kind.PROPORTION
+    shown = suppress_small([national], hide_fields=HIDE)[0] if national else None
+    return {
+        "definition": definition,
+        "name": definition.name(lang),
+        "unit": "%" if is_proportion else _("dage, median"),
+        "better": _("lavere er bedre") if definition.lower_is_better else _("højere er bedre"),
+        "national": _value_text(shown, is_proportion, lang) if shown else "–",
+    }
+
+
+def _value_text(row: dict, is_proportion: bool, lang: str) -> str:
+    value = row.get("value")
+    if value is None:
+        return "–"
+    return percent(value, 1, lang) if is_proportion else number(value, 1, lang)
+
+
+STATUS_SYMBOL = {"met": "✓", "not_met": "✗", "not_shown": "≈"}
+
+
+def _cell(definition, department: Department, row: dict | None, lang: str) -> dict:
+    is_proportion = definition.kind == IndicatorDefinition.Kind.PROPORTION
+    url = indicator_url(department.code, definition.slug)
+    if row is None:
+        return {"empty": True, "sort": "", "url": url}
+    value = row.get("value")
+    if is_proportion:
+        counts = f"{count_text(row['numerator'])}/{count_text(row['denominator'])}"
+    else:
+        counts = f"n={count_text(row['denominator'])}"
+    status = row.get("target_status")
+    labels = dict(Result.TargetStatus.choices)
+    return {
+        "empty": False,
+        "url": url,
+        "value": _value_text(row, is_proportion, lang),
+        "interval": interval_text(
+            row.get("ci_low"), row.get("ci_high"), lang, as_percent=is_proportion
+        ),
+        "counts": counts,
+        "hidden": value is None and any(row.get(k) == "<5" for k in ("numerator", "denominator")),
+        "status": status or "",
+        "status_symbol": STATUS_SYMBOL.get(status, ""),
+        "status_label": str(labels[status]) if status in labels else "",
+        "sort": repr(float(value)) if value is not None else "",
+    }
+
+
+def _groups(departments, definitions, by_cell: dict, lang: str) -> list[dict]:
+    """Regions, their hospitals, their departments (each with one cell per definition)."""
+    tree: dict[str, dict[str, list[Department]]] = defaultdict(lambda: defaultdict(list))
+    for department in departments:
+        hospital = department.hospital
+        tree[_region_name(department)][hospital.name or hospital.code].append(department)
+    groups, order = [], 0
+    for region in sorted(tree):
+        hospitals = []
+        for hospital in sorted(tree[region]):
+            rows = []
+            for department in sorted(tree[region][hospital], key=lambda d: (d.name, d.code)):
+                cells = [
+                    _cell(d, department, by_cell.get((department.pk, d.pk)), lang)
+                    for d in definitions
+                ]
+                rows.append(
+                    {
+                        "department": department,
+                        "url": department_url(department.code),
+                        "order": order,
+                        "cells": cells,
+                    }
+                )
+                order += 1
+            hospitals.append({"name": hospital, "rows": rows})
+        groups.append({"name": region, "hospitals": hospitals})
+    return groups
+
+
+# --- the charts -------------------------------------------------------------------------------
+
+
+def _funnel(definition, departments, exact, by_cell, national, period: Period, lang: str):
+    total = national.get(definition.pk)
+    if total is None or not total["denominator"]:
+        return None
+    rows = []
+    for department in departments:
+        key = (department.pk, definition.pk)
+        if key not in exact:
+            continue
+        hospital = department.hospital
+        rows.append(
+            FunnelRow(
+                code=department.code,
+                name=department.name or department.code,
+                place=f"{hospital.name or hospital.code} · {_region_name(department)}",
+                url=department_url(department.code),
+                numerator=exact[key]["numerator"] or 0,
+                denominator=exact[key]["denominator"],
+                shown=by_cell[key],
+            )
+        )
+    return funnel_figure(
+        name=definition.name(lang),
+        period=period_label(period.start, period.type, lang),
+        national=(total["numerator"] or 0, total["denominator"]),
+        rows=rows,
+        language=lang,
+        filename=f"tragtplot-{definition.slug}-{period.key}",
+    )
+
+
+def _trend(computation, definitions, lang: str) -> list[TrendSeries]:
+    """One query: the national quarterly results of every standard proportion."""
+    proportions = [d for d in definitions if d.kind == IndicatorDefinition.Kind.PROPORTION]
+    rows = (
+        Result.objects.filter(
+            computation=computation,
+            definition_id__in=[d.pk for d in proportions],
+            department__isnull=True,
+            period_type="quarter",
+        )
+        .order_by("period_start")
+        .values(*FIELDS)
+    )
+    series = {d.pk: TrendSeries(d.name(lang)) for d in proportions}
+    for row in suppress_small(list(rows), hide_fields=HIDE):
+        line = series[row["definition_id"]]
+        line.starts.append(row["period_start"])
+        line.rows.append(row)
+    return list(series.values())

@@ -1,0 +1,84 @@
+"""The patients behind a number, for the department's own clinicians and coordinators.
+
+Every view is audited (``patients_viewed``); leadership is refused (403) by the access
+selector's ``"patients"`` need.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from dashboards import selectors
+from dashboards.figures.common import date_label, number, period_label
+from dashboards.views.department import PageQuery, language, page_context
+from departments import access, audit
+from departments.models import AuditAction
+
+PSEUDONYM_SHOWN = 8  # enough to tell rows apart in a review, too short to look anything up
+
+
+def _row(record: dict, lang: str) -> dict:
+    def day(name: str) -> str:
+        value = record.get(name)
+        return date_label(value, lang) if value else ""
+
+    return {
+        "line": record["line"],
+        "pseudonym": record["pseudonym"][:PSEUDONYM_SHOWN],
+        "admission": day("admission_date"),
+        "operation": day("operation_date"),
+        "discharge": day("discharge_date"),
+        "procedure": record["procedure_code"],
+        "site": record.get("site") or "",
+        "priority": record.get("priority") or "",
+        "grade": record.get("clavien_dindo") or "",
+        "reoperation": day("reoperation_date"),
+        "readmission": day("readmission_date"),
+        "death": day("death_date"),
+        "measure": number(record["measure"], 0, lang) if "measure" in record else "",
+    }
+
+
+@never_cache
+@login_required
+@require_GET
+def indicator_patients(request, code: str, slug: str):
+    department = access.get_department_for(request.user, code, "patients")
+    definition, _target = selectors.indicator_for(department, slug)
+    query = PageQuery.from_request(request)
+    period = selectors.parse_period(request.GET.get("period"))
+    if period is None:
+        messages.error(request, _("Vælg en periode (ÅÅÅÅ-MM) for at se patienterne."))
+        return redirect("indicator_detail", code=department.code, slug=definition.slug)
+    listing = selectors.patient_rows(department, definition, period, query.filters)
+    audit.record(
+        request,
+        AuditAction.PATIENTS_VIEWED,
+        department=department,
+        target=f"{definition.slug}/{period.code}",
+        detail={
+            "indicator": definition.slug,
+            "period": period.code,
+            "events": len(listing.events),
+            "missing": len(listing.missing),
+            **query.filters.as_dict(),
+        },
+    )
+    lang = language()
+    context = page_context(request, department, query) | {
+        "definition": definition,
+        "name": definition.name(lang),
+        "period": period,
+        "period_text": period_label(period.start, period.period_type, lang),
+        "listing": listing,
+        "events": [_row(r, lang) for r in listing.events],
+        "missing": [_row(r, lang) for r in listing.missing],
+        "is_measure": definition.kind == "measure",
+        "back_params": query.query_string(period_type=False),
+    }
+    return render(request, "dashboards/patients.html", context)

@@ -1,0 +1,558 @@
+"""The department's pages as each role sees them: home routing, the dashboard, the indicator in
+time with its CSV, and the audited patient list."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+
+import pytest
+from django.urls import reverse
+
+from dashboards import selectors
+from departments.models import AuditEvent, Department, Hospital, Role
+from indicators.models import (
+    ChangeMarker,
+    Computation,
+    IndicatorDefinition,
+    OperationRow,
+    Registry,
+    Result,
+)
+from indicators.registry import synthetic
+from indicators.registry.importer import import_path
+from indicators.services import computations, definitions
+from tests.departments.people import A, B, person
+
+pytestmark = pytest.mark.django_db
+MAJOR_GRADES = ["IIIa", "IIIb", "IVa", "IVb", "V"]
+
+
+# --- helpers shared with the other dashboard tests ---------------------------------------------
+
+
+def load_extract(
+    tmp_path,
+    rows: int = 4000,
+    seed: int = 7,
+    start: dt.date = dt.date(2019, 1, 1),
+    end: dt.date = dt.date(2024, 12, 31),
+) -> Computation:
+    """A generated extract imported and computed, as a coordinator's upload would be."""
+    path = tmp_path / f"extract-{rows}-{seed}-{start}-{end}.csv"
+    synthetic.write_extract(synthetic.generate_frame(rows, seed, start, end), path)
+    extract = import_path(path).extract
+    assert extract.status == "done", extract.message_da
+    return settle()
+
+
+def settle() -> Computation:
+    """Run the queued computations as the worker would (their tasks wait for a commit that a
+    test's transaction never makes); the current computation afterwards."""
+    for pk in (
+        Computation.objects.filter(status="queued").order_by("pk").values_list("pk", flat=True)
+    ):
+        computations.run_computation(pk)
+    return Computation.objects.get(is_current=True)
+
+
+def figure_json(response, element_id: str) -> dict:
+    """The figure a page hands to plotly.js with json_script."""
+    html = response.content.decode()
+    found = re.search(rf'<script id="{element_id}" type="application/json">(.*?)</script>', html)
+    assert found, f"no json_script #{element_id}"
+    return json.loads(found.group(1))
+
+
+def result(code: str | None, slug: str, period_type: str, start: dt.date) -> Result:
+    return Result.objects.get(
+        computation__is_current=True,
+        department__code=code,
+        definition__slug=slug,
+        period_type=period_type,
+        period_start=start,
+    )
+
+
+@pytest.fixture
+def data(tmp_path):
+    return load_extract(tmp_path)
+
+
+@pytest.fixture
+def koege(data) -> Department:
+    return Department.objects.get(code=A)
+
+
+@pytest.fixture
+def vejle(data) -> Department:
+    return Department.objects.get(code=B)
+
+
+@pytest.fixture
+def clinician(koege):
+    return person("kliniker@example.dk", Role.CLINICIAN, koege)
+
+
+@pytest.fixture
+def coordinator(koege):
+    return person("koordinator@example.dk", Role.COORDINATOR, koege)
+
+
+@pytest.fixture
+def leader(koege):
+    """Leadership of Region Sjælland: sees Køge's aggregates, never its patients."""
+    return person("ledelse@example.dk", Role.LEADERSHIP, koege.hospital.region)
+
+
+def dashboard_url(code: str = A, **params) -> str:
+    url = reverse("department_dashboard", args=[code])
+    return url + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
+
+
+def danish_percent(value: float) -> str:
+    return f"{value * 100:.1f}".replace(".", ",") + " %"
+
+
+# --- home -------------------------------------------------------------------------------------
+
+
+def test_home_sends_a_clinician_to_their_department(client, clinician):
+    client.force_login(clinician)
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.url == reverse("department_dashboard", args=[A])
+
+
+def test_home_sends_a_clinician_of_two_departments_to_the_first_with_a_switcher(
+    client, koege, vejle
+):
+    user = person("to@example.dk", Role.CLINICIAN, koege, vejle)
+    client.force_login(user)
+    first = min([koege, vejle], key=lambda d: (d.name, d.code))
+    assert client.get("/").url == reverse("department_dashboard", args=[first.code])
+    page = client.get(dashboard_url(first.code)).content.decode()
+    switcher = page[page.index('<select id="dept-switch"') : page.index("</select>")]
+    assert koege.name in switcher and vejle.name in switcher
+    assert client.get(reverse("department_switch") + f"?code={B}").url == dashboard_url(B)
+
+
+def test_home_sends_leadership_to_the_overview(client, leader):
+    client.force_login(leader)
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.url.rstrip("/").endswith("/overview")
+
+
+def test_home_sends_an_admin_to_the_audit_log(client, db):
+    admin = person("admin@example.dk", Role.ADMIN)
+    client.force_login(admin)
+    assert client.get("/").url == reverse("audit_list")
+
+
+def test_home_tells_a_user_without_a_role_to_ask_for_one(client, db):
+    client.force_login(person("ny@example.dk"))
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "ingen rolle" in response.content.decode()
+
+
+# --- the dashboard ----------------------------------------------------------------------------
+
+
+def test_the_dashboard_shows_a_tile_per_followed_indicator_in_its_order(client, clinician, koege):
+    major = IndicatorDefinition.objects.get(slug="major_complication")
+    stay = IndicatorDefinition.objects.get(slug="length_of_stay")
+    definitions.choose_indicators(koege, [(stay, 6.0), (major, 0.15)])
+    settle()
+    client.force_login(clinician)
+    page = client.get(dashboard_url()).content.decode()
+    tiles = re.findall(r'<article class="tile" aria-labelledby="tile-([\w-]+)"', page)
+    assert tiles == ["length_of_stay", "major_complication"]
+
+    latest = result(A, "major_complication", "month", dt.date(2024, 12, 1))
+    tile = page[page.index('id="tile-major_complication"') :]
+    assert "december 2024" in tile
+    assert danish_percent(latest.value) in tile
+    assert f"{latest.numerator} af {latest.denominator}" in tile
+    assert f"Mangler: {latest.missing}" in tile
+    words = {
+        "met": "Målet er opfyldt",
+        "not_met": "Målet er ikke opfyldt",
+        "not_shown": "Ikke påvist forskel fra målet",
+    }
+    assert words[latest.target_status] in tile
+    assert "Mål: højst 15,0 %" in tile
+    national = result(None, "major_complication", "month", dt.date(2024, 12, 1))
+    assert f"Landsplan: <strong>{danish_percent(national.value)}</strong>" in tile
+    assert " dage" in page[page.index('id="tile-length_of_stay"') :]
+
+
+def test_a_department_that_has_chosen_nothing_follows_every_standard_indicator(client, clinician):
+    client.force_login(clinician)
+    page = client.get(dashboard_url()).content.decode()
+    standard = IndicatorDefinition.objects.filter(department__isnull=True, is_active=True)
+    assert page.count('<article class="tile"') == standard.count()
+    assert "Intet mål" in page  # the standard indicators carry no default target
+
+
+def test_each_tile_has_a_sparkline_with_a_text_alternative(client, clinician):
+    client.force_login(clinician)
+    response = client.get(dashboard_url())
+    spark = figure_json(response, "spark-major_complication")
+    assert spark["data"][-2]["x"][-1] == "2024-12-01"
+    assert spark["config"]["staticPlot"] is True
+    assert spark["description"] in response.content.decode()
+    assert 'data-figure="spark-major_complication" role="img" aria-label="' in (
+        response.content.decode()
+    )
+
+
+def tile_periods(page: str) -> list[str]:
+    return re.findall(r'<p class="tile-period muted">([^<]*)</p>', page)
+
+
+def test_the_period_type_and_range_change_the_periods_shown(client, clinician):
+    client.force_login(clinician)
+    assert set(tile_periods(client.get(dashboard_url()).content.decode())) == {"december 2024"}
+    quarter = client.get(dashboard_url(period_type="quarter")).content.decode()
+    assert set(tile_periods(quarter)) == {"4. kvt. 2024"}
+    year = client.get(dashboard_url(period_type="year", to="2022-06")).content.decode()
+    assert set(tile_periods(year)) == {"2022"}
+    month = client.get(dashboard_url(**{"from": "2021-01", "to": "2021-06"})).content.decode()
+    assert set(tile_periods(month)) == {"juni 2021"}
+    spark = figure_json(
+        client.get(dashboard_url(**{"from": "2021-01", "to": "2021-06"})),
+        "spark-major_complication",
+    )
+    months = spark["data"][-2]["x"]
+    assert months[-1] == "2021-06-01" and min(months) >= "2021-01-01"
+
+
+def test_the_dashboard_in_english_names_months_in_english_and_keeps_danish_decimals(
+    client, clinician
+):
+    client.force_login(clinician)
+    page = client.get(dashboard_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<html lang="en">' in page
+    assert "December 2024" in page
+    latest = result(A, "major_complication", "month", dt.date(2024, 12, 1))
+    assert f"{latest.value * 100:.1f}%".replace(".", ",") in page
+
+
+def test_a_signal_badge_shows_where_the_spc_of_the_latest_phase_finds_one(client, clinician, koege):
+    client.force_login(clinician)
+    page = client.get(dashboard_url()).content.decode()
+    computations_now = selectors.current_computations({"dccg"})
+    badges = []
+    for definition in IndicatorDefinition.objects.filter(department__isnull=True):
+        monthly = selectors._stored_cells(computations_now, [definition], koege, {"month"})
+        chart = selectors.spc_of(definition, monthly[(definition.pk, "month")], [])
+        expected = selectors.latest_signal(chart)
+        tile = page[page.index(f'id="tile-{definition.slug}"') :].split("</article>")[0]
+        assert ("badge signal" in tile) is expected.any, definition.slug
+        if expected.outside:
+            assert "uden for kontrolgrænserne" in tile
+        if expected.runs:
+            assert "ikke-tilfældig variation (serie-signal)" in tile
+        badges.append(expected.any)
+    assert any(badges) and not all(badges)  # this extract has both kinds
+
+
+def test_filters_compute_the_departments_results_from_its_rows_without_writing(
+    client, clinician, koege
+):
+    client.force_login(clinician)
+    before = (Result.objects.count(), Computation.objects.count())
+    response = client.get(dashboard_url(site="rektum", urgency="elektiv", period_type="year"))
+    page = response.content.decode()
+    assert (Result.objects.count(), Computation.objects.count()) == before
+    assert "Tumorlokalisation: Rektum" in page and "Prioritet: Elektiv" in page
+
+    rows = OperationRow.objects.filter(
+        extract__is_current=True,
+        department=koege,
+        site="rektum",
+        priority="elektiv",
+        operation_date__year=2024,
+    )
+    known = rows.exclude(clavien_dindo=None)
+    events = known.filter(clavien_dindo__in=MAJOR_GRADES).count()
+    tile = page[page.index('id="tile-major_complication"') :].split("</article>")[0]
+    assert f"{events} af {known.count()}" in tile
+    assert f"Mangler: {rows.count() - known.count()}" in tile
+    assert danish_percent(events / known.count()) in tile
+    assert "Landsplan:" in tile and "<strong>" not in tile.split("Landsplan:")[1]
+
+
+def test_filtered_results_equal_the_stored_ones_when_the_filters_cover_every_row(koege):
+    # Kolon and rektum together are every row with a site: computed on demand they add up.
+    major = IndicatorDefinition.objects.get(slug="major_complication")
+    comps = selectors.current_computations({"dccg"})
+    follows = [(major, None)]
+    parts = [
+        selectors.computed_cells(comps, follows, koege, selectors.Filters(site=site))
+        for site in selectors.SITES
+    ]
+    stored = selectors._stored_cells(comps, [major], koege, {"year"})[(major.pk, "year")]
+    blank_site = OperationRow.objects.filter(
+        extract__is_current=True, department=koege, site=None
+    ).count()
+    for cell in stored:
+        same = [
+            next(c for c in part[(major.pk, "year")] if c.period_start == cell.period_start)
+            for part in parts
+        ]
+        total = sum(c.denominator + c.missing for c in same)
+        assert total <= cell.denominator + cell.missing
+        if not blank_site:
+            assert sum(c.numerator for c in same) == cell.numerator
+
+
+def test_leadership_sees_the_dashboard_with_small_numbers_hidden(client, leader, clinician):
+    latest = result(A, "anastomotic_leak", "month", dt.date(2024, 12, 1))
+    client.force_login(leader)
+    page = client.get(dashboard_url()).content.decode()
+    tile = page[page.index('id="tile-anastomotic_leak"') :].split("</article>")[0]
+    if 0 < latest.numerator < 5 or 0 < latest.denominator < 5:
+        assert "&lt;5" in tile
+        assert "værdien vises ikke uden for afdelingen" in tile
+    assert "Patienter" not in page
+    client.force_login(clinician)
+    own = client.get(dashboard_url()).content.decode()
+    own_tile = own[own.index('id="tile-anastomotic_leak"') :].split("</article>")[0]
+    assert f"{latest.numerator} af {latest.denominator}" in own_tile
+
+
+def test_the_dashboard_of_another_department_is_not_found(client, clinician, vejle, leader):
+    client.force_login(clinician)
+    assert client.get(dashboard_url(B)).status_code == 404
+    assert client.get(dashboard_url("9999999")).status_code == 404
+    client.force_login(leader)  # Vejle lies in another region
+    assert client.get(dashboard_url(B)).status_code == 404
+
+
+def test_an_anonymous_visitor_is_sent_to_log_in(client, koege):
+    response = client.get(dashboard_url())
+    assert response.status_code == 302 and "/accounts/login/" in response.url
+
+
+def test_the_dashboard_shows_a_running_recompute_and_its_status_follows_it(
+    client, clinician, koege
+):
+    client.force_login(clinician)
+    page = client.get(dashboard_url()).content.decode()
+    assert re.search(r'id="computation-status"[^>]*data-running="0"[^>]*hidden', page, re.S)
+    running = Computation.objects.create(
+        registry=Registry.objects.get(slug="dccg"), status="running", progress=40
+    )
+    page = client.get(dashboard_url()).content.decode()
+    assert re.search(r'id="computation-status"[^>]*data-running="1"', page, re.S)
+    assert "Beregner…" in page
+    state = client.get(reverse("department_status", args=[A])).json()
+    assert state["running"] is True and state["progress"] == 40 and state["id"] == running.pk
+    assert state["current_id"] == Computation.objects.get(is_current=True).pk
+    running.status = "failed"
+    running.save(update_fields=["status"])
+    assert client.get(reverse("department_status", args=[A])).json()["running"] is False
+
+
+# --- one indicator in time --------------------------------------------------------------------
+
+
+@pytest.fixture
+def marker(koege):
+    major = IndicatorDefinition.objects.get(slug="major_complication")
+    found = definitions.add_change_marker(
+        koege, date=synthetic.CHANGE_DATE, label=synthetic.CHANGE_LABEL, definitions=[major]
+    )
+    definitions.set_target(koege, major, 0.15)
+    settle()
+    return found
+
+
+def indicator_url(slug: str = "major_complication", code: str = A, **params) -> str:
+    url = reverse("indicator_detail", args=[code, slug])
+    return url + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
+
+
+def test_the_indicator_page_draws_the_p_chart_with_phases_at_the_change_marker(
+    client, clinician, marker
+):
+    client.force_login(clinician)
+    response = client.get(indicator_url())
+    chart = figure_json(response, "spc-figure")
+    names = [trace.get("name") for trace in chart["data"]]
+    assert "Landsplan" in names
+    assert "Mål: højst 15,0 %" in names
+    assert "Kontrolgrænser (3 sigma)" in names
+    assert names[-1] in ("Månedens værdi", "Uden for kontrolgrænserne")
+    texts = " ".join(a["text"] for a in chart["layout"]["annotations"])
+    assert synthetic.CHANGE_LABEL in texts and "(mar 2022)" in texts
+    assert "Fase 1: centerlinje" in texts and "Fase 2: centerlinje" in texts
+    assert [s["x0"] for s in chart["layout"]["shapes"]] == ["2022-02-15"]
+    assert chart["layout"]["separators"] == ",."
+    page = response.content.decode()
+    assert 'role="img" aria-label="p-kort for Større komplikation' in page
+    assert "Hent diagram (PNG)" in page and "Hent data (CSV)" in page
+
+
+def test_the_before_after_panel_shows_both_phases_with_intervals(client, clinician, marker):
+    client.force_login(clinician)
+    page = client.get(indicator_url()).content.decode()
+    panel = page[page.index('id="ba-title"') :].split("</section>")[0]
+    assert synthetic.CHANGE_LABEL in panel
+    before = Result.objects.filter(
+        computation__is_current=True,
+        department__code=A,
+        definition__slug="major_complication",
+        period_type="month",
+    )
+    pre = [r for r in before if r.period_start < dt.date(2022, 3, 1)]
+    post = [r for r in before if r.period_start >= dt.date(2022, 3, 1)]
+    for part in (pre, post):
+        num, den = sum(r.numerator for r in part), sum(r.denominator for r in part)
+        assert f"{num} af {den}" in panel
+        assert danish_percent(num / den) in panel
+    assert panel.count("95 % KI") == 2
+    assert "januar 2019 – februar 2022" in panel and "marts 2022 – december 2024" in panel
+
+
+def test_the_period_table_lists_every_month_with_links_to_the_patients(
+    client, clinician, leader, marker
+):
+    months = Result.objects.filter(
+        computation__is_current=True,
+        department__code=A,
+        definition__slug="major_complication",
+        period_type="month",
+    ).count()
+    client.force_login(clinician)
+    page = client.get(indicator_url()).content.decode()
+    body = page[page.index('class="data periods"') :]
+    assert body.count('<th scope="row">') == months
+    assert "patients/?period=2022-03" in body
+    client.force_login(leader)
+    led = client.get(indicator_url()).content.decode()
+    assert "patients/?period=" not in led
+
+
+def test_the_run_chart_can_be_chosen_and_a_measure_always_gets_one(client, clinician):
+    client.force_login(clinician)
+    run = figure_json(client.get(indicator_url(chart="run")), "spc-figure")
+    assert "Kontrolgrænser (3 sigma)" not in [t.get("name") for t in run["data"]]
+    centre = [t["name"] for t in run["data"] if t.get("name", "").startswith("Centerlinje")]
+    assert set(centre) <= {"Centerlinje (median)", "Centerlinje, ikke-tilfældig variation"}
+    assert centre
+    stay = client.get(indicator_url("length_of_stay", chart="p"))
+    assert stay.status_code == 200
+    assert "Median, dage" in json.dumps(figure_json(stay, "spc-figure"), ensure_ascii=False)
+
+
+def test_the_csv_download_has_every_month_and_is_audited(client, clinician, marker):
+    client.force_login(clinician)
+    response = client.get(reverse("indicator_csv", args=[A, "major_complication"]))
+    assert response["Content-Type"].startswith("text/csv")
+    assert 'filename="4202200-major_complication.csv"' in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:4] == ["afdeling", "indikator", "maaned", "taeller"]
+    march = next(r for r in rows if r[2] == "2022-03")
+    stored = result(A, "major_complication", "month", dt.date(2022, 3, 1))
+    assert march[3:6] == [str(stored.numerator), str(stored.denominator), str(stored.missing)]
+    assert march[6] == repr(stored.value).replace(".", ",")
+    assert march[9] == "2"  # the second phase begins in March 2022
+    event = AuditEvent.objects.get(action="export")
+    assert event.department_code == A and event.target == "major_complication.csv"
+
+
+def test_an_unknown_or_another_departments_own_indicator_is_not_found(client, clinician, vejle):
+    own = definitions.create_department_indicator(
+        vejle,
+        name_da="Vejles egen",
+        name_en="Vejle's own",
+        event={"field": "clavien_dindo", "op": "in", "value": ["IIIa"]},
+    )
+    client.force_login(clinician)
+    assert client.get(indicator_url("findes-ikke")).status_code == 404
+    assert client.get(indicator_url(own.slug)).status_code == 404
+
+
+# --- the patients behind a number -------------------------------------------------------------
+
+
+def patients_url(period: str, slug: str = "major_complication", **params) -> str:
+    url = reverse("indicator_patients", args=[A, slug]) + f"?period={period}"
+    return url + "".join(f"&{k}={v}" for k, v in params.items())
+
+
+def test_a_clinician_sees_the_patients_behind_the_number_and_the_view_is_audited(
+    client, clinician, koege
+):
+    stored = result(A, "major_complication", "month", dt.date(2022, 3, 1))
+    client.force_login(clinician)
+    response = client.get(patients_url("2022-03"))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"] or "no-cache" in response["Cache-Control"]
+    events = page[page.index('id="events-title"') : page.index('id="missing-title"')]
+    assert events.count("<tr>") - 1 == stored.numerator  # less the header row
+    rows = OperationRow.objects.filter(
+        extract__is_current=True,
+        department=koege,
+        operation_date__year=2022,
+        operation_date__month=3,
+    )
+    for row in rows.filter(clavien_dindo__in=MAJOR_GRADES):
+        assert row.pseudonym[:8] in events
+        assert row.pseudonym not in page  # only the short pseudonym
+        assert row.operation_date.strftime("%d.%m.%Y") in events
+    missing = rows.filter(clavien_dindo=None).count()
+    assert f"<dd>{missing}</dd>" in page
+    event = AuditEvent.objects.get(action="patients_viewed")
+    assert (event.department_code, event.target) == (A, "major_complication/2022-03")
+    assert event.detail["events"] == stored.numerator
+
+
+def test_a_coordinator_sees_the_patients_too(client, coordinator):
+    client.force_login(coordinator)
+    assert client.get(patients_url("2024-12")).status_code == 200
+    assert AuditEvent.objects.filter(action="patients_viewed", user=coordinator).exists()
+
+
+def test_leadership_never_sees_patient_rows(client, leader):
+    client.force_login(leader)
+    assert client.get(patients_url("2022-03")).status_code == 403
+    assert not AuditEvent.objects.filter(action="patients_viewed").exists()
+
+
+def test_patients_of_another_department_are_not_found(client, vejle):
+    other = person("vejle@example.dk", Role.CLINICIAN, vejle)
+    client.force_login(other)
+    assert client.get(patients_url("2022-03")).status_code == 404
+
+
+def test_a_measure_lists_the_stays_longest_first(client, clinician):
+    client.force_login(clinician)
+    page = client.get(patients_url("2023", slug="length_of_stay")).content.decode()
+    days = [int(d) for d in re.findall(r'<td class="num">(\d+)</td>', page)]
+    assert days and days == sorted(days, reverse=True)
+    assert "2023" in page
+
+
+def test_a_patient_list_without_a_readable_period_goes_back_to_the_indicator(client, clinician):
+    client.force_login(clinician)
+    response = client.get(reverse("indicator_patients", args=[A, "major_complication"]))
+    assert response.status_code == 302
+    assert response.url == indicator_url()
+    assert not AuditEvent.objects.filter(action="patients_viewed").exists()
+
+
+def test_the_header_switcher_is_absent_for_a_single_department(client, clinician):
+    client.force_login(clinician)
+    page = client.get(dashboard_url()).content.decode()
+    assert 'id="dept-switch"' not in page
+    assert Hospital.objects.get(code="4202").name in page
+    assert not ChangeMarker.objects.exists()

@@ -1,0 +1,253 @@
+"""Leadership's overview: every department in scope grouped by region and hospital, small
+numbers shown as "<5" in the matrix and the funnels' hover texts, scope limits, refusals, and a
+number of queries that does not grow with departments, indicators or periods."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import json
+import re
+from html import unescape
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from departments.models import Department, Hospital, Region, Role
+from indicators.models import Computation, IndicatorDefinition, Result
+from indicators.registry import synthetic
+from indicators.registry.importer import import_path
+from indicators.services import computations
+from tests.departments.people import person
+from tests.indicators.indicator_rows import ensure_standard_definitions
+
+REGIONS = importlib.import_module("departments.migrations.0002_danish_regions").REGIONS
+
+pytestmark = pytest.mark.django_db
+ALL_CODES = {d.code for d in synthetic.DEPARTMENTS}
+
+
+def build_world(tmp_path, rows: int = 2500, seed: int = 11, **period) -> Computation:
+    """A synthetic extract (21 departments in 5 regions) imported and computed.
+
+    The regions and standard definitions come from data migrations, which a transactional
+    (browser) test's flush empties: they are written again first.
+    """
+    for code, name in REGIONS:
+        Region.objects.update_or_create(code=code, defaults={"name": name})
+    ensure_standard_definitions()
+    path = tmp_path / f"extract-{rows}-{seed}.csv"
+    synthetic.write_extract(synthetic.generate_frame(rows, seed, **period), path)
+    extract = import_path(path).extract
+    assert extract.status == "done", extract.message_da
+    computation = computations.recompute(extract.registry, reason="test")
+    assert computation.status == "done", computation.error_en
+    return computation
+
+
+@pytest.fixture
+def world(tmp_path) -> Computation:
+    return build_world(tmp_path)
+
+
+@pytest.fixture
+def leader(client):
+    user = person("ledelse@example.dk", Role.LEADERSHIP)
+    client.force_login(user)
+    return user
+
+
+def figures(html: str) -> dict:
+    found = re.search(r'<script id="overview-figures" type="application/json">(.*?)</script>', html)
+    assert found, "no figures handed to the page"
+    return json.loads(found.group(1))
+
+
+def matrix(html: str) -> str:
+    return html[html.index('<table class="data matrix"') : html.index("</table>")]
+
+
+def matrix_rows(html: str) -> list[str]:
+    """The department names in the matrix, in the order shown."""
+    return [
+        unescape(name)
+        for name in re.findall(r'<tr class="dept" data-order="\d+" data-name="([^"]*)"', html)
+    ]
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client):
+    response = client.get("/overview/")
+    assert response.status_code == 302 and "/accounts/login/" in response.url
+
+
+def test_clinicians_and_coordinators_do_not_get_the_overview(client, world):
+    department = Department.objects.get(code="4202200")
+    for email, role in (("k@example.dk", Role.CLINICIAN), ("q@example.dk", Role.COORDINATOR)):
+        client.force_login(person(email, role, department))
+        response = client.get("/overview/")
+        assert response.status_code == 403
+        assert "Kirurgisk Afdeling" not in response.content.decode()
+
+
+def test_leadership_sees_every_department_grouped_by_region_and_hospital(client, world, leader):
+    response = client.get("/overview/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    names = matrix_rows(html)
+    assert len(names) == 21
+    assert set(names) == set(Department.objects.values_list("name", flat=True))
+    regions = re.findall(
+        r'<tr class="group region"><th scope="rowgroup" colspan="8">([^<]+)<', html
+    )
+    assert regions == sorted(synthetic._REGIONS.values())
+    hospitals = re.findall(r'<tr class="group hospital"><th [^>]*>([^<]+)<', html)
+    assert len(hospitals) == 21 and "Odense Universitetshospital" in hospitals
+    # Grouped: the Sjælland block holds Køge, under its hospital, before Syddanmark's Vejle.
+    table = matrix(html)
+    assert table.index("Region Sjælland") < table.index("Sjællands Universitetshospital, Køge")
+    assert table.index("Sjællands Universitetshospital, Køge") < table.index(
+        "Kirurgisk Afdeling; Køge"
+    )
+    assert table.index("Kirurgisk Afdeling; Køge") < table.index("Region Syddanmark")
+    # Every standard indicator is a column; the latest year is chosen; links go down.
+    for definition in IndicatorDefinition.objects.filter(department=None):
+        assert definition.name_da in html
+    assert '<option value="2024" selected>2024</option>' in html
+    assert 'href="/departments/4202200/"' in html
+    assert 'href="/departments/4202200/indicators/major_complication/"' in html
+    # Danish decimal comma and interval in the cells, and the target status in words.
+    assert re.search(r"\d+,\d %", html) and re.search(r"\d+,\d–\d+,\d %", html)
+
+
+def test_the_matrix_hides_counts_from_1_to_4_and_what_they_reveal(client, world, leader):
+    html = client.get("/overview/?period=2024").content.decode()
+    small = Result.objects.filter(
+        computation=world,
+        period_type="year",
+        period_start=dt.date(2024, 1, 1),
+        department__isnull=False,
+        numerator__gte=1,
+        numerator__lte=4,
+    ).select_related("department", "definition")
+    assert small, "the world should have small numerators"
+    for result in small[:5]:
+        url = f"/departments/{result.department.code}/indicators/{result.definition.slug}/"
+        cell = re.search(
+            rf'<td [^>]*>\s*<a class="value" href="{re.escape(url)}">(.*?)</td>', html, re.S
+        )
+        assert cell, url
+        text = cell.group(1)
+        assert f"&lt;5/{result.denominator}" in text  # "<5" of a shown denominator
+        assert "%" not in text  # no proportion, no interval
+        assert "mx-status" not in text  # and no verdict on a target either
+    # A proportion of a small count is nowhere in the page, not even in a chart's data.
+    exact = small[0]
+    assert f"{exact.numerator}/{exact.denominator}" not in html
+
+
+def test_funnel_hover_texts_say_less_than_5_and_place_no_point_by_its_proportion(
+    client, world, leader
+):
+    html = client.get("/overview/?period=2024").content.decode()
+    found = figures(html)
+    funnel = found["funnel-major_complication"]
+    hidden = [t for t in funnel["data"] if t.get("yaxis") == "y2"]
+    shown = [t for t in funnel["data"] if t.get("mode") == "markers" and t.get("yaxis") != "y2"]
+    small = {
+        r.department.name: r
+        for r in Result.objects.filter(
+            computation=world,
+            definition__slug="major_complication",
+            period_type="year",
+            period_start=dt.date(2024, 1, 1),
+            department__isnull=False,
+        ).select_related("department")
+        if 1 <= r.numerator <= 4 or 1 <= r.denominator <= 4
+    }
+    assert small and hidden
+    hover = " ".join(hidden[0]["text"])
+    assert hover.count("&lt;5") + hover.count("<5") >= len(small)
+    for name in small:
+        assert name in hover
+    shown_names = " ".join(" ".join(t["text"]) for t in shown)
+    assert not any(f"<b>{name}</b>" in shown_names for name in small)
+    # Every department in scope is in the funnel, shown or hidden.
+    assert len(hidden[0]["x"]) + sum(len(t["x"]) for t in shown) == 21
+    assert funnel["layout"]["title"]["text"] == "Større komplikation · 2024"
+    assert "Tragtplot af Større komplikation, 2024" in funnel["description"]
+    assert "trend" in found and len(found["trend"]["data"]) == 6
+
+
+def test_a_leader_of_one_region_sees_only_that_region(client, world):
+    region = Region.objects.get(name="Region Sjælland")
+    client.force_login(person("region@example.dk", Role.LEADERSHIP, region))
+    html = client.get("/overview/").content.decode()
+    in_region = set(
+        Department.objects.filter(hospital__region=region).values_list("name", flat=True)
+    )
+    assert set(matrix_rows(html)) == in_region and len(in_region) == 4
+    assert "Region Hovedstaden" not in html and "Odense" not in html
+    funnel = figures(html)["funnel-anastomotic_leak"]
+    points = sum(len(t["x"]) for t in funnel["data"] if t.get("mode") == "markers")
+    assert points == 4
+
+
+def test_a_leader_of_one_hospital_sees_its_departments(client, world):
+    department = Department.objects.get(code="5501450")
+    client.force_login(person("h@example.dk", Role.LEADERSHIP, department.hospital))
+    html = client.get("/overview/").content.decode()
+    assert matrix_rows(html) == [department.name]
+
+
+def test_the_overview_speaks_english_with_its_numbers(client, world, leader):
+    client.cookies["django_language"] = "en"
+    html = client.get("/overview/?period=2023-Q4", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<html lang="en">' in html
+    assert '<option value="2023-Q4" selected>Q4 2023</option>' in html
+    funnel = figures(html)["funnel-major_complication"]
+    assert funnel["layout"]["title"]["text"] == "Major complication · Q4 2023"
+    assert funnel["layout"]["separators"] == ",."  # numbers keep the Danish notation
+    assert re.search(r"\d+,\d%", html)
+
+
+def test_a_leader_before_any_computation_sees_a_plain_message(client, leader):
+    response = client.get("/overview/")
+    assert response.status_code == 200
+    assert "ingen beregnede resultater" in response.content.decode()
+
+
+def count_queries(client, url: str = "/overview/") -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_the_number_of_queries_does_not_grow_with_departments_indicators_or_periods(
+    client, tmp_path
+):
+    # One year, two regions' leader: few departments, few periods, the seven indicators.
+    build_world(tmp_path, rows=600, seed=3, start=dt.date(2024, 1, 1))
+    region = Region.objects.get(name="Region Nordjylland")
+    client.force_login(person("region@example.dk", Role.LEADERSHIP, region))
+    small = count_queries(client)
+
+    # Six years, twice the indicators, every department (a nationwide leader).
+    for i, definition in enumerate(IndicatorDefinition.objects.filter(department=None)):
+        definition.pk, definition.slug = None, f"copy-{i}"
+        definition.save()
+    build_world(tmp_path, rows=3000, seed=4)
+    assert IndicatorDefinition.objects.filter(department=None).count() == 14
+    client.force_login(person("national@example.dk", Role.LEADERSHIP))
+    large = count_queries(client)
+    assert large == small, (small, large)
+    assert large <= 14
+
+
+def test_a_leader_of_a_hospital_without_departments_sees_none(client, world):
+    empty = Hospital.objects.create(code="9999", name="Tomt Sygehus")
+    client.force_login(person("tom@example.dk", Role.LEADERSHIP, empty))
+    html = client.get("/overview/").content.decode()
+    assert "Der er ingen afdelinger i dit område." in html
+    assert matrix_rows(html) == [] and "overview-figures" not in html

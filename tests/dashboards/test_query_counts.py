@@ -1,0 +1,82 @@
+"""The department's pages issue a fixed number of SQL queries: not one more per indicator or
+per period."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from departments.models import Department, Role
+from indicators.models import IndicatorDefinition
+from indicators.services import definitions
+from tests.dashboards.test_department_pages import load_extract, settle
+from tests.departments.people import A, person
+
+pytestmark = pytest.mark.django_db
+DASHBOARD_MAX_QUERIES = 16
+
+
+def count_queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries)
+
+
+def follow(department: Department, slugs: list[str]) -> None:
+    chosen = [IndicatorDefinition.objects.get(slug=slug) for slug in slugs]
+    definitions.choose_indicators(
+        department, [(d, 0.1 if d.kind == "proportion" else 5.0) for d in chosen]
+    )
+    settle()
+
+
+ALL_SLUGS = [
+    "major_complication", "anastomotic_leak", "reoperation_30d", "mortality_30d",
+    "prolonged_stay", "readmission_30d", "length_of_stay",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("filters", ["", "?site=kolon&urgency=akut"])
+def test_the_dashboard_does_not_query_per_indicator(client, tmp_path, filters):
+    load_extract(tmp_path, rows=3000)
+    department = Department.objects.get(code=A)
+    client.force_login(person("kliniker@example.dk", Role.CLINICIAN, department))
+    url = reverse("department_dashboard", args=[A]) + filters
+    follow(department, ALL_SLUGS[:2])
+    client.get(url)  # warm: sessions, content types
+    few = count_queries(client, url)
+    follow(department, ALL_SLUGS)
+    many = count_queries(client, url)
+    assert few == many
+    assert many <= DASHBOARD_MAX_QUERIES
+
+
+def test_the_dashboard_does_not_query_per_period(client, tmp_path, django_assert_max_num_queries):
+    # One year of data, then six years: 12 or 72 months per indicator.
+    load_extract(tmp_path, rows=800, start=dt.date(2024, 1, 1), end=dt.date(2024, 12, 31))
+    department = Department.objects.get(code=A)
+    client.force_login(person("kliniker@example.dk", Role.CLINICIAN, department))
+    url = reverse("department_dashboard", args=[A])
+    client.get(url)
+    short = count_queries(client, url)
+    load_extract(tmp_path, rows=3000, seed=8)
+    long = count_queries(client, url)
+    assert short == long
+    with django_assert_max_num_queries(DASHBOARD_MAX_QUERIES):
+        client.get(url + "?period_type=quarter")
+
+
+def test_the_indicator_page_does_not_query_per_period(client, tmp_path):
+    load_extract(tmp_path, rows=800, start=dt.date(2024, 1, 1), end=dt.date(2024, 12, 31))
+    department = Department.objects.get(code=A)
+    client.force_login(person("kliniker@example.dk", Role.CLINICIAN, department))
+    url = reverse("indicator_detail", args=[A, "major_complication"])
+    client.get(url)
+    short = count_queries(client, url)
+    load_extract(tmp_path, rows=3000, seed=8)
+    assert count_queries(client, url) == short
