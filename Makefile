@@ -37,11 +37,13 @@ run-deps:
 		$(MAKE) --no-print-directory install; fi
 
 run: run-deps
+	@mkdir -p var
 	DEBUG=1 $(MANAGE) migrate --no-input
 	DEBUG=1 $(MANAGE) load_demo --rows $(DEMO_ROWS)
 	DEBUG=1 $(MANAGE) runserver 127.0.0.1:8000
 
 migrate: run-deps
+	@mkdir -p var
 	DEBUG=1 $(MANAGE) migrate --no-input
 
 demo: run-deps
