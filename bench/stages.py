@@ -171,6 +171,30 @@ def stage_recompute_floor() -> dict:
     return {"seconds": seconds, "groups": counted, "peak_mib": peak_mib()}
 
 
+def stage_target_change(repeats: str = "5") -> dict:
+    """A coordinator changes one department's target: the change is saved and the queued
+    partial recompute (that department and definition; the rest copied) runs to current."""
+    _setup()
+    import statistics
+
+    from departments.models import Department
+    from indicators.models import Computation, IndicatorDefinition
+    from indicators.services.computations import run_computation
+    from indicators.services.definitions import set_target
+
+    department = Department.objects.get(code="4202200")
+    definition = IndicatorDefinition.objects.get(slug="major_complication")
+    times = []
+    for i in range(int(repeats)):
+        start = time.perf_counter()
+        set_target(department, definition, 0.10 + i / 1000)
+        queued = Computation.objects.filter(status="queued").latest("pk")
+        done = run_computation(queued.pk)
+        times.append(time.perf_counter() - start)
+        assert done.status == "done" and done.is_current, done.error_en
+    return {"seconds_median": statistics.median(times), "seconds_all": times}
+
+
 def stage_pages(repeats: str = "40") -> dict:
     """Server time of the department dashboard and the overview against the login page, through
     the whole Django stack (middleware, sessions, templates), on the current results."""
@@ -216,6 +240,7 @@ def stage_pages(repeats: str = "40") -> dict:
 
 STAGES = {
     "pages": stage_pages,
+    "target-change": stage_target_change,
     "import": stage_import,
     "copy-baseline": stage_copy_baseline,
     "reset": stage_reset,
