@@ -70,10 +70,11 @@ def stage_reset() -> dict:
     _setup()
     from django.db import connection
 
-    from indicators.models import Extract
+    from indicators.models import DepartmentIndicator, Extract
 
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {Extract._meta.db_table} CASCADE")
+        cursor.execute(f"TRUNCATE {DepartmentIndicator._meta.db_table}")
     from django.conf import settings
 
     if settings.CELERY_BROKER_URL:
@@ -182,7 +183,8 @@ def stage_target_change(repeats: str = "5") -> dict:
     from indicators.services.computations import run_computation
     from indicators.services.definitions import set_target
 
-    department = Department.objects.get(code="4202200")
+    # Not the department whose dashboard the pages stage measures.
+    department = Department.objects.get(code="6630220")
     definition = IndicatorDefinition.objects.get(slug="major_complication")
     times = []
     for i in range(int(repeats)):

@@ -117,6 +117,16 @@ def deactivate_definition(definition: IndicatorDefinition) -> IndicatorDefinitio
 
 
 def _choose(department: Department, definition: IndicatorDefinition) -> DepartmentIndicator:
+    if not department.indicator_choices.exists():
+        # A department that never chose follows every standard indicator; its first choice
+        # (a target, say) must not quietly narrow that to the one indicator it touched.
+        standard = IndicatorDefinition.objects.filter(
+            department__isnull=True, is_active=True, profile=definition.profile
+        ).order_by("position", "slug")
+        DepartmentIndicator.objects.bulk_create(
+            DepartmentIndicator(department=department, definition=d, position=i)
+            for i, d in enumerate(standard)
+        )
     last = department.indicator_choices.aggregate(last=Max("position"))["last"]
     choice, _ = DepartmentIndicator.objects.get_or_create(
         department=department,

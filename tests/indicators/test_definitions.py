@@ -92,7 +92,12 @@ def test_a_coordinator_builds_an_own_indicator_from_rule_parts(computed, slug):
     assert current.scope == {"definitions": [own.pk]} and current.reason.endswith(slug)
     assert (yearly(own, department), yearly(own, None)) == OWN_COUNTS[slug]
     assert not current_results(definition=own, department=Department.objects.get(code=B))
-    assert department_definitions(department) == [(own, None)]  # chosen by its department
+    # Followed by its department, after the standard indicators it already followed.
+    followed = department_definitions(department)
+    assert followed[-1] == (own, None)
+    assert [d for d, _ in followed[:-1]] == list(
+        IndicatorDefinition.objects.filter(department__isnull=True).order_by("position", "slug")
+    )
 
 
 def test_an_own_indicator_gets_a_unique_slug_and_refuses_bad_rules(computed):
@@ -148,3 +153,19 @@ def test_a_deactivated_definition_leaves_the_current_results(computed):
         deactivate_definition(leak)
     assert not Result.objects.filter(computation__is_current=True, definition=leak).exists()
     assert Result.objects.filter(computation__is_current=True).exists()
+
+
+def test_a_first_target_keeps_every_standard_indicator_followed(tmp_path):
+    from departments.models import Department
+    from indicators.models import IndicatorDefinition
+    from indicators.services import definitions as services
+    from indicators.services.selectors import department_definitions
+
+    import_path(write_csv(tmp_path, HAND_ROWS))
+    department = Department.objects.order_by("code").first()
+    major = IndicatorDefinition.objects.get(slug="major_complication")
+    services.set_target(department, major, 0.15)
+    followed = department_definitions(department)
+    standard = IndicatorDefinition.objects.filter(department__isnull=True, is_active=True)
+    assert [d.slug for d, _ in followed] == [d.slug for d in standard.order_by("position", "slug")]
+    assert dict((d.slug, t) for d, t in followed)["major_complication"] == 0.15
