@@ -31,7 +31,7 @@ from indicators.models import (
 from indicators.registry.profiles import get_profile
 from indicators.services.computations import spec_of
 from indicators.services.rows import read_rows
-from indicators.services.selectors import department_definitions
+from indicators.services.selectors import RESULT_FIELDS, department_definitions
 from indicators.spc import SpcError, SpcSeries, spc_series
 
 PERIOD_TYPES = ("month", "quarter", "year")
@@ -579,10 +579,7 @@ API_FIELDS = {
     "department_code": F("department__code"),
     "indicator": F("definition__slug"),
 }
-API_VALUES = (
-    "period_type", "period_start", "numerator", "denominator", "missing", "value", "ci_low",
-    "ci_high", "mean", "q1", "q3", "target", "target_status",
-)  # fmt: skip
+API_VALUES = RESULT_FIELDS  # the fields of export_results
 
 
 def api_results(

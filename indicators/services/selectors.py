@@ -12,6 +12,13 @@ from indicators.models import ChangeMarker, Computation, IndicatorDefinition, Re
 
 ANY: Any = object()  # "no filter" where None already means ALL
 
+# The fields of a result as export_results and the API give them, after the department's code
+# and the indicator's slug: one list, so the two cannot drift apart.
+RESULT_FIELDS: tuple[str, ...] = (
+    "period_type", "period_start", "numerator", "denominator", "missing", "value", "ci_low",
+    "ci_high", "mean", "q1", "q3", "target", "target_status",
+)  # fmt: skip
+
 
 def current_computation(registry: Registry | str = "dccg") -> Computation | None:
     """The registry's current computation (None before the first one is done)."""

@@ -149,3 +149,16 @@ def test_every_answer_is_audited_as_an_export(client, clinician):
     assert event.department_code == A and event.target == "api/v1/results"
     assert event.detail["query"] == {"department": A, "indicator": "major_complication"}
     assert event.detail["rows"] > 0
+
+
+def test_an_answer_carries_the_fields_of_export_results_in_their_order(client, clinician):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    client.force_login(clinician)
+    row = get(client, department=A, indicator="major_complication").json()["results"][0]
+    out = StringIO()
+    call_command("export_results", "--department", A, "--period", "year", stdout=out)
+    header = out.getvalue().splitlines()[0].split(",")
+    assert list(row) == header

@@ -17,42 +17,15 @@ from django.core.management.base import BaseCommand, CommandError
 
 from departments.models import Department
 from indicators.models import Extract, IndicatorDefinition
-from indicators.services.selectors import ANY, current_computation, current_results
+from indicators.services.selectors import (
+    ANY,
+    RESULT_FIELDS,
+    current_computation,
+    current_results,
+)
 
-COLUMNS = [
-    "department_code",
-    "indicator",
-    "period_type",
-    "period_start",
-    "numerator",
-    "denominator",
-    "missing",
-    "value",
-    "ci_low",
-    "ci_high",
-    "mean",
-    "q1",
-    "q3",
-    "target",
-    "target_status",
-]
-_FIELDS = [
-    "department__code",
-    "definition__slug",
-    "period_type",
-    "period_start",
-    "numerator",
-    "denominator",
-    "missing",
-    "value",
-    "ci_low",
-    "ci_high",
-    "mean",
-    "q1",
-    "q3",
-    "target",
-    "target_status",
-]
+COLUMNS = ["department_code", "indicator", *RESULT_FIELDS]
+_FIELDS = ["department__code", "definition__slug", *RESULT_FIELDS]
 _PERIOD_ORDER = {"month": 0, "quarter": 1, "year": 2}
 
 
