@@ -26,14 +26,19 @@ DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/kvalitetsportal_bench"
 
 
 def stage(name: str, *args: str) -> dict:
-    out = subprocess.run(
+    start = time.perf_counter()
+    done = subprocess.run(
         [sys.executable, "-m", "bench.stages", name, *args],
         cwd=ROOT,
-        check=True,
         capture_output=True,
         text=True,
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    )
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr)
+        raise SystemExit(f"bench stage {name!r} failed (exit status {done.returncode})")
+    # On stderr, so CI's log shows where its time goes.
+    print(f"bench: {name} {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def median_of(runs: list[dict], key: str) -> float:
@@ -123,6 +128,64 @@ def bench_pages(repeats: int) -> dict:
     return pages
 
 
+def bench_load(seconds: int) -> dict:
+    load = stage("load", str(seconds))
+    load["target_errors"] = 0
+    return load
+
+
+def bench_workers(department_tasks: int, full_tasks: int) -> dict:
+    return stage("workers", str(department_tasks), str(full_tasks))
+
+
+def load_rows(load: dict) -> list[str]:
+    """One row per page: throughput and latency under load, against the login page."""
+    login = load["login"]
+    rows = []
+    for name, label in (("login", "login page"), ("dashboard", "department dashboard"),
+                        ("overview", "overview")):  # fmt: skip
+        page = load[name]
+        figure = (
+            f"{page['rps']:.0f} requests/s, p50 {page['latency_p50'] * 1000:.0f} ms, p95 "
+            f"{page['latency_p95'] * 1000:.0f} ms, p99 {page['latency_p99'] * 1000:.0f} ms; "
+            f"{page['errors']} errors in {page['requests']:,} requests"
+        )
+        if page["redirects"]:
+            figure += f", {page['redirects']} redirects"
+        baseline = ratio = ""
+        if name != "login":
+            baseline = (
+                f"login page: {login['rps']:.0f} requests/s, "
+                f"p95 {login['latency_p95'] * 1000:.0f} ms"
+            )
+            ratio = f"{page['latency_p95'] / login['latency_p95']:.1f}x p95"
+        ok = "met" if page["errors"] + page["redirects"] <= load["target_errors"] else "NOT met"
+        rows.append(
+            f"| {label} under load (gunicorn, {load['gunicorn_workers']} workers; wrk, "
+            f"{load['connections']} connections for {load['seconds']} s on loopback) | {figure} | "
+            f"{baseline} | {ratio} | 0 errors | {ok} |"
+        )
+    return rows
+
+
+def worker_rows(workers: dict) -> list[str]:
+    labels = {
+        "department": "one-department recomputes",
+        "full": "full recomputes",
+    }
+    rows = []
+    for name, label in labels.items():
+        burst = workers[name]
+        one, two = burst["workers_1"], burst["workers_2"]
+        rows.append(
+            f"| worker throughput: {burst['tasks']} {label} queued at once, drained by Celery "
+            f"workers (prefork, one process each) | 2 workers: {two['tasks_per_minute']:.0f} "
+            f"tasks/min ({two['seconds']:.1f} s) | 1 worker: {one['tasks_per_minute']:.0f} "
+            f"tasks/min ({one['seconds']:.1f} s) | {burst['speedup']:.2f}x | | |"
+        )
+    return rows
+
+
 def write_doc(results: dict) -> None:
     imp = results["import"]
     met = "met" if imp["ratio_to_copy"] <= imp["target_ratio"] else "NOT met"
@@ -176,6 +239,10 @@ def write_doc(results: dict) -> None:
             f"of the same counts in memory: {rec['floor_seconds_median']:.2f} s | "
             f"{rec['ratio_to_floor']:.2f}x | ≤ 2x | {ok} |"
         )
+    if results.get("load"):
+        lines.extend(load_rows(results["load"]))
+    if results.get("workers"):
+        lines.extend(worker_rows(results["workers"]))
     body = "\n".join(lines) + "\n"
     text = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
     marker = "<!-- notes -->"
@@ -208,8 +275,17 @@ def main() -> None:
     results["recompute"] = bench_recompute(repeats)
     results["target_change"] = bench_target_change()
     results["pages"] = bench_pages(10 if args.quick else 40)
+    results["load"] = bench_load(5 if args.quick else 20)
+    results["workers"] = bench_workers(10 if args.quick else 42, 4 if args.quick else 8)
     print(json.dumps(results, indent=2))
     if args.quick:
+        # Speed is not judged here, but an error under load is a breakage.
+        load = results["load"]
+        if load["errors"] or load["redirects"]:
+            raise SystemExit(
+                f"under load: {load['errors']} errors, {load['redirects']} redirects "
+                "(see 'load' above)"
+            )
         return
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     write_doc(results)

@@ -2,6 +2,8 @@
 
 python -m bench.stages import PATH
 python -m bench.stages copy-baseline PATH
+python -m bench.stages load SECONDS  (gunicorn under wrk: bench/load.py)
+python -m bench.stages workers DEPARTMENT_TASKS FULL_TASKS  (Celery: bench/workers.py)
 """
 
 from __future__ import annotations
@@ -197,6 +199,19 @@ def stage_target_change(repeats: str = "5") -> dict:
     return {"seconds_median": statistics.median(times), "seconds_all": times}
 
 
+def bench_users():
+    """(department, its clinician, a national leader): the users whose pages are measured."""
+    from departments.models import Department, Role, User
+    from departments.services import grant_role
+
+    department = Department.objects.get(code="4202200")
+    clinician, _ = User.objects.get_or_create(email="bench-kliniker@example.dk")
+    leader, _ = User.objects.get_or_create(email="bench-ledelse@example.dk")
+    grant_role(clinician, Role.CLINICIAN, department=department)
+    grant_role(leader, Role.LEADERSHIP)
+    return department, clinician, leader
+
+
 def stage_pages(repeats: str = "40") -> dict:
     """Server time of the department dashboard and the overview against the login page, through
     the whole Django stack (middleware, sessions, templates), on the current results."""
@@ -206,15 +221,8 @@ def stage_pages(repeats: str = "40") -> dict:
     from django.test import Client
     from django.test.utils import setup_test_environment
 
-    from departments.models import Department, Role, User
-    from departments.services import grant_role
-
     setup_test_environment()  # lets the test client through ALLOWED_HOSTS
-    department = Department.objects.get(code="4202200")
-    clinician, _ = User.objects.get_or_create(email="bench-kliniker@example.dk")
-    leader, _ = User.objects.get_or_create(email="bench-ledelse@example.dk")
-    grant_role(clinician, Role.CLINICIAN, department=department)
-    grant_role(leader, Role.LEADERSHIP)
+    department, clinician, leader = bench_users()
     anonymous, clinic, lead = Client(), Client(), Client()
     clinic.force_login(clinician)
     lead.force_login(leader)
@@ -240,7 +248,26 @@ def stage_pages(repeats: str = "40") -> dict:
     return result
 
 
+def stage_load(seconds: str = "20") -> dict:
+    """gunicorn on loopback under a bounded load from wrk: the login page, the dashboard, the
+    overview."""
+    _setup()
+    from bench.load import measure
+
+    return measure(int(seconds), *bench_users())
+
+
+def stage_workers(department_tasks: str = "21", full_tasks: str = "6") -> dict:
+    """The same bursts of queued recomputes drained by 1 and by 2 real Celery workers."""
+    _setup()
+    from bench.workers import measure
+
+    return measure(int(department_tasks), int(full_tasks))
+
+
 STAGES = {
+    "load": stage_load,
+    "workers": stage_workers,
     "pages": stage_pages,
     "target-change": stage_target_change,
     "import": stage_import,
