@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboards.views import overview, settings
+from dashboards.views import overview, settings, settings_preview
 
 urlpatterns = [
     # A coordinator's settings for one department (GET the page; POST one of its forms, named
@@ -8,7 +8,7 @@ urlpatterns = [
     path("departments/<str:code>/settings/", settings.settings_page, name="department_settings"),
     path(
         "departments/<str:code>/settings/preview/",
-        settings.settings_preview,
+        settings_preview.settings_preview,
         name="department_settings_preview",
     ),
     path(

@@ -1,20 +1,23 @@
-"""A department's dashboard: one tile per indicator it follows, and the recompute status."""
+"""A department's dashboard: one tile per indicator it follows, and the recompute status. A
+tile is built once for what it shows (dashboards.cache) and then comes from the cache."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from dashboards import selectors
+from dashboards import cache, selectors
 from dashboards.figures.common import (
     ci_label,
     interval_text,
@@ -234,10 +237,58 @@ def _status(computation) -> dict:
     }
 
 
+def _tile_key(board: selectors.Dashboard, definition, target, exact: bool, lang: str):
+    """The cache key of everything a tile is built from, the current computation first (None:
+    nothing computed yet, nothing worth keeping). The markers are those that phase its SPC."""
+    computation = board.computations.get(definition.profile)
+    if computation is None:
+        return None
+    markers = tuple(
+        (m.date, tuple(sorted(m.definition_ids)))
+        for m in selectors.markers_for(board.markers, definition)
+    )
+    return cache.key(
+        "tile",
+        cache.stamp(computation),
+        (board.department.pk, board.department.code),
+        (board.period_type, board.date_from, board.date_to),
+        (board.filters.site, board.filters.urgency),
+        exact,
+        lang,
+        (definition.pk, definition.slug, definition.kind, definition.name_da, definition.name_en),
+        (definition.direction, definition.min_denominator, target),
+        # The rules, for a filter computes the results from the rows with them.
+        json.dumps(
+            [definition.population, definition.missing, definition.event, definition.measure],
+            sort_keys=True,
+        ),
+        markers,
+    )
+
+
+def _tiles(board: selectors.Dashboard, query: PageQuery, exact: bool, lang: str) -> list[str]:
+    """Each tile's HTML; built (two queries for all) only if not cached."""
+    follows = {definition.pk: (definition, target) for definition, target in board.follows}
+
+    def build(pks: list[int]) -> dict[int, str]:
+        tiles = selectors.dashboard_tiles(board, [follows[pk] for pk in pks])
+        return {
+            t.definition.pk: render_to_string(
+                "dashboards/_tile.html", {"tile": _tile(t, board, query, exact, lang)}
+            )
+            for t in tiles
+        }
+
+    names = {pk: _tile_key(board, d, target, exact, lang) for pk, (d, target) in follows.items()}
+    found = cache.get_or_build_many(names, build)
+    return [found[pk] for pk in follows]
+
+
 @login_required
 @require_GET
 def department_dashboard(request, code: str):
     department = access.get_department_for(request.user, code, "aggregate")
+    exact = access.can(request.user, "patients", department)
     query = PageQuery.from_request(request)
     board = selectors.department_dashboard(
         department,
@@ -245,13 +296,13 @@ def department_dashboard(request, code: str):
         date_from=query.date_from,
         date_to=query.date_to,
         filters=query.filters,
+        with_tiles=False,
     )
-    exact = access.can(request.user, "patients", department)
     lang = language()
     context = page_context(request, department, query) | {
         "board": board,
         "exact": exact,
-        "tiles": [_tile(tile, board, query, exact, lang) for tile in board.tiles],
+        "tiles": _tiles(board, query, exact, lang),
         "running": _status(board.running),
         "current_id": board.computation.pk if board.computation else "",
     }
@@ -264,8 +315,7 @@ def department_status(request, code: str):
     """Whether a recompute is under way, for the dashboard's "Beregner…" line."""
     department = access.get_department_for(request.user, code, "aggregate")
     profiles = {d.profile for d, _t in selectors.followed_indicators(department)} or {"dccg"}
-    running = selectors.running_computation(profiles)
-    current = selectors.current_computations(profiles)
+    current, running = selectors.computation_states(profiles)
     state = _status(running)
     state["current_id"] = next(iter(current.values())).pk if current else None
     return JsonResponse(state)

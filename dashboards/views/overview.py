@@ -4,7 +4,10 @@ proportion; the national trend. Counts of 1 to 4 are shown as "<5" and whatever 
 reveal is hidden (indicators.disclosure), in the table, the charts and the hover texts alike.
 
 The page costs a fixed number of queries, however many departments, indicators and periods:
-the departments in scope, the definitions, the periods, one period's results, the trend.
+the departments in scope, the definitions, the periods, one period's results, the trend. The
+matrix and the charts are built once per computation, period, language and set of departments
+in scope, and then come from the cache (dashboards.cache), as the periods do: the page then
+reads only the departments in scope, the current computation and the definitions.
 """
 
 from __future__ import annotations
@@ -17,10 +20,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.html import json_script
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from dashboards import cache
 from dashboards.figures.common import locale_dictionary, number, percent, period_label
 from dashboards.figures.funnel import FunnelRow, funnel_figure, method_text
 from dashboards.figures.trend import (
@@ -100,18 +106,17 @@ def overview_context(departments: list[Department], asked: str, lang: str) -> di
         "regions": sorted({_region_name(d) for d in departments}),
         "definitions": definitions,
         "computation": computation,
-        "groups": [],
         "periods": [],
         "period": None,
-        "figures": {},
-        "funnels": [],
+        "results": "",
+        "figures_script": "",
         "locale": locale_dictionary(),
-        "method": method_text(lang),
         "lang": lang,
     }
     if computation is None or not definitions or not departments:
         return context
-    periods = _periods(computation)
+    stamp = cache.stamp(computation)
+    periods = cache.get_or_build(cache.key("periods", stamp), lambda: _periods(computation))
     period = next((p for p in periods if p.key == asked), None) or _default_period(periods)
     context["periods"] = [
         {"key": p.key, "label": _period_text(p, computation, lang)} for p in periods
@@ -119,13 +124,42 @@ def overview_context(departments: list[Department], asked: str, lang: str) -> di
     if period is None:
         return context
     context["period"] = {"key": period.key, "label": _period_text(period, computation, lang)}
+    # The matrix and the charts, built once for everyone who sees the same departments.
+    name = cache.key(
+        "overview",
+        stamp,
+        (period.type, period.start),
+        lang,
+        tuple(
+            (d.pk, d.slug, d.kind, d.name_da, d.name_en, d.direction, d.position)
+            for d in definitions
+        ),
+        tuple(
+            (d.pk, d.code, d.name, d.hospital.code, d.hospital.name, _region_name(d))
+            for d in sorted(departments, key=lambda d: d.pk)
+        ),
+    )
+    built = cache.get_or_build(
+        name, lambda: _matrix_and_charts(computation, definitions, departments, period, lang)
+    )
+    return context | built
+
+
+def _matrix_and_charts(computation, definitions, departments, period: Period, lang: str) -> dict:
+    """The matrix, a funnel per proportion and the national trend, as HTML and the figures'
+    script (two queries)."""
     rows = _period_results(computation, definitions, departments, period)
     national = {r["definition_id"]: r for r in rows if r["department_id"] is None}
     shown = _suppressed(rows)
     by_cell = {(r["department_id"], r["definition_id"]): r for r in shown}
     exact = {(r["department_id"], r["definition_id"]): r for r in rows}
-    context["groups"] = _groups(departments, definitions, by_cell, lang)
-    context["columns"] = [_column(d, national.get(d.pk), lang) for d in definitions]
+    context = {
+        "period": {"key": period.key, "label": _period_text(period, computation, lang)},
+        "method": method_text(lang),
+        "groups": _groups(departments, definitions, by_cell, lang),
+        "columns": [_column(d, national.get(d.pk), lang) for d in definitions],
+        "funnels": [],
+    }
     figures: dict[str, dict] = {}
     for definition in definitions:
         if definition.kind != IndicatorDefinition.Kind.PROPORTION:
@@ -145,8 +179,10 @@ def overview_context(departments: list[Department], asked: str, lang: str) -> di
     trend = trend_figure(_trend(computation, definitions, lang), lang)
     figures["trend"] = trend
     context["trend"] = {"id": "trend", "description": trend["description"]}
-    context["figures"] = figures
-    return context
+    return {
+        "results": render_to_string("dashboards/overview_results.html", context),
+        "figures_script": json_script(figures, "overview-figures"),
+    }
 
 
 def _region_name(department: Department) -> str:

@@ -249,7 +249,7 @@ def test_a_signal_badge_shows_where_the_spc_of_the_latest_phase_finds_one(client
     computations_now = selectors.current_computations({"dccg"})
     badges = []
     for definition in IndicatorDefinition.objects.filter(department__isnull=True):
-        monthly = selectors._stored_cells(computations_now, [definition], koege, {"month"})
+        monthly = selectors.stored_cells(computations_now, [definition], koege, {"month"})
         chart = selectors.spc_of(definition, monthly[(definition.pk, "month")], [])
         expected = selectors.latest_signal(chart)
         tile = page[page.index(f'id="tile-{definition.slug}"') :].split("</article>")[0]
@@ -297,7 +297,7 @@ def test_filtered_results_equal_the_stored_ones_when_the_filters_cover_every_row
         selectors.computed_cells(comps, follows, koege, selectors.Filters(site=site))
         for site in selectors.SITES
     ]
-    stored = selectors._stored_cells(comps, [major], koege, {"year"})[(major.pk, "year")]
+    stored = selectors.stored_cells(comps, [major], koege, {"year"})[(major.pk, "year")]
     blank_site = OperationRow.objects.filter(
         extract__is_current=True, department=koege, site=None
     ).count()

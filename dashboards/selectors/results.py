@@ -1,0 +1,213 @@
+"""What a department follows, its results (stored, or computed on demand for a filter), its
+change markers and the SPC chart of a monthly series: the reads every department page shares."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.http import Http404
+
+from dashboards.selectors.values import CELL_FIELDS, Cell, Filters, cells_by_key, frame_cells
+from departments.models import Department
+from indicators import engine, rules
+from indicators.models import (
+    ChangeMarker,
+    Computation,
+    DepartmentIndicator,
+    IndicatorDefinition,
+    Result,
+)
+from indicators.registry.profiles import get_profile
+from indicators.services.computations import spec_of
+from indicators.services.rows import read_rows
+from indicators.services.selectors import department_definitions
+from indicators.spc import SpcError, SpcSeries, spc_series
+
+# --- what a department follows ----------------------------------------------------------------
+
+
+def followed_indicators(department: Department) -> list[tuple[IndicatorDefinition, float | None]]:
+    """The department's indicators in its order with its targets; a department that has not
+    chosen yet follows every active standard indicator at its default target."""
+    chosen = department_definitions(department)
+    if chosen:
+        return chosen
+    standard = IndicatorDefinition.objects.filter(department__isnull=True, is_active=True)
+    return [(d, d.default_target) for d in standard.order_by("position", "slug")]
+
+
+def indicator_for(department: Department, slug: str) -> tuple[IndicatorDefinition, float | None]:
+    """A standard indicator or the department's own, with the department's target; else 404."""
+    definition = (
+        IndicatorDefinition.objects.filter(slug=slug, is_active=True)
+        .filter(Q(department__isnull=True) | Q(department=department))
+        .first()
+    )
+    if definition is None:
+        raise Http404("No such indicator")
+    choice = DepartmentIndicator.objects.filter(department=department, definition=definition)
+    own = choice.values_list("target", flat=True).first()
+    return definition, own if own is not None else definition.default_target
+
+
+def current_computations(profiles: Iterable[str]) -> dict[str, Computation]:
+    query = Computation.objects.filter(is_current=True, registry__slug__in=set(profiles))
+    return {c.registry.slug: c for c in query.select_related("registry", "extract")}
+
+
+def running_computation(profiles: Iterable[str]) -> Computation | None:
+    """The newest queued or running computation of the registries (None: nothing under way)."""
+    under_way = Computation.objects.filter(
+        registry__slug__in=set(profiles),
+        status__in=[Computation.Status.QUEUED, Computation.Status.RUNNING],
+    )
+    return under_way.order_by("-created_at", "-pk").first()
+
+
+def computation_states(
+    profiles: Iterable[str],
+) -> tuple[dict[str, Computation], Computation | None]:
+    """:func:`current_computations` (without their extracts) and :func:`running_computation`,
+    in one query."""
+    under_way = [Computation.Status.QUEUED, Computation.Status.RUNNING]
+    query = Computation.objects.filter(registry__slug__in=set(profiles)).filter(
+        Q(is_current=True) | Q(status__in=under_way)
+    )
+    current, running = {}, None
+    for computation in query.select_related("registry").order_by("-created_at", "-pk"):
+        if computation.is_current:
+            current[computation.registry.slug] = computation
+        elif running is None:
+            running = computation
+    return current, running
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+def stored_cells(
+    computations: dict[str, Computation],
+    definitions: Sequence[IndicatorDefinition],
+    department: Department | None,
+    period_types: Iterable[str],
+    *,
+    starts: Iterable[dt.date] | None = None,
+) -> dict[tuple[int, str], list[Cell]]:
+    """Stored results of the department (None: ALL), every definition in one query; with
+    ``starts``, only the periods that begin on those days."""
+    if not computations or not definitions:
+        return {}
+    results = Result.objects.filter(
+        computation__in=list(computations.values()),
+        definition__in=list(definitions),
+        period_type__in=list(period_types),
+    )
+    if starts is not None:
+        results = results.filter(period_start__in=sorted(set(starts)))
+    if department is None:
+        results = results.filter(department__isnull=True)
+    else:
+        results = results.filter(department=department)
+    return cells_by_key(results.values_list(*CELL_FIELDS))
+
+
+def computed_cells(
+    computations: dict[str, Computation],
+    follows: Sequence[tuple[IndicatorDefinition, float | None]],
+    department: Department,
+    filters: Filters,
+) -> dict[tuple[int, str], list[Cell]]:
+    """The department's results for the filtered rows, computed now from the current extract
+    (one read per registry; nothing is written)."""
+    found: dict[tuple[int, str], list[Cell]] = {}
+    for profile, computation in computations.items():
+        definitions = [d for d, _ in follows if d.profile == profile]
+        if not definitions or computation.extract_id is None:
+            continue
+        specs = [spec_of(d) for d in definitions]
+        fields = rules.fields_for_profile(get_profile(profile))
+        wanted = engine.needed_fields(specs) | {"site", "priority"}
+        rows = read_rows(
+            computation.extract_id,
+            wanted & set(fields),
+            fields,
+            department_ids=[department.pk],
+        )
+        if filters.site:
+            rows = rows[(rows["site"] == filters.site).to_numpy()]
+        if filters.urgency:
+            rows = rows[(rows["priority"] == filters.urgency).to_numpy()]
+        targets = {(department.pk, d.pk): t for d, t in follows if t is not None}
+        frame = engine.compute_results(
+            rows.reset_index(drop=True),
+            specs,
+            targets,
+            departments=[department.pk],
+            include_all=False,
+        )
+        found.update(frame_cells(frame))
+    return found
+
+
+# --- change markers and the SPC ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A change marker as the pages show it and the SPC splits at it."""
+
+    pk: int
+    date: dt.date
+    label: str
+    note: str
+    definition_ids: frozenset[int]  # empty: it concerns every indicator
+
+    def concerns(self, definition: IndicatorDefinition) -> bool:
+        return not self.definition_ids or definition.pk in self.definition_ids
+
+
+def department_markers(department: Department) -> list[Marker]:
+    """The department's change markers by date, each with its definitions (one query)."""
+    rows = (
+        ChangeMarker.objects.filter(department=department)
+        .order_by("date", "pk")
+        .values_list("pk", "date", "label", "note", "definitions")
+    )
+    found: dict[int, tuple[dt.date, str, str]] = {}
+    ids: dict[int, set[int]] = defaultdict(set)
+    for pk, date, label, note, definition_id in rows:
+        found.setdefault(pk, (date, label, note))
+        if definition_id is not None:
+            ids[pk].add(definition_id)
+    return [Marker(pk, *found[pk], frozenset(ids[pk])) for pk in found]
+
+
+def markers_for(markers: Sequence[Marker], definition: IndicatorDefinition) -> list[Marker]:
+    """The markers that concern the definition (those naming none concern every one)."""
+    return [m for m in markers if m.concerns(definition)]
+
+
+def spc_of(
+    definition: IndicatorDefinition,
+    monthly: Sequence[Cell],
+    markers: Sequence[Marker],
+    chart: str | None = None,
+) -> SpcSeries:
+    """The SPC chart of a monthly series, phased at the markers (pure; raises SpcError)."""
+    if not monthly:
+        raise SpcError("Der er ingen måneder at vise.", "There are no months to show.")
+    return spc_series(
+        [c.period_start for c in monthly],
+        [c.numerator for c in monthly],
+        [c.denominator for c in monthly],
+        [math.nan if c.value is None else c.value for c in monthly],
+        kind=definition.kind,
+        chart=chart,
+        split_dates=[m.date for m in markers],
+        labels=[m.label for m in markers],
+    )
