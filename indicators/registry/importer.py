@@ -158,7 +158,9 @@ def run_import(extract_id: int) -> ImportOutcome:
 def _process(extract_id: int, profile: Profile, table: RawTable) -> ImportOutcome:
     try:
         _set_stage(extract_id, S.VALIDATING, 30, rows_read=table.rows_read)
-        validated = validate(table, profile, pseudonymiser(settings.PSEUDONYM_KEY))
+        validated = validate(
+            table, profile, pseudonymiser(settings.PSEUDONYM_KEY), defer_pseudonyms=True
+        )
         _set_stage(extract_id, S.LOADING, 60)
         _load(extract_id, table, validated)
     except _AlreadyImported as already:
@@ -184,7 +186,7 @@ def _load(extract_id: int, table: RawTable, validated: Validated) -> Extract:
             raise _AlreadyImported(earlier)
         departments = upsert_departments(_department_records(rows))
         department_ids = {code: d.pk for code, d in departments.items()}
-        imported = load_rows(extract_id, rows, department_ids)
+        imported = load_rows(extract_id, validated, department_ids)
         RefusedRow.objects.bulk_create(
             (_refused_row(extract_id, refusal) for refusal in validated.refused), batch_size=5000
         )

@@ -20,6 +20,7 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
 from indicators.models import OperationRow
+from indicators.registry.validate import Validated
 
 # The row fields in table order.
 FIELDS = [
@@ -41,15 +42,15 @@ def row_ids(extract_id: int, lines: np.ndarray) -> np.ndarray:
     return (np.int64(extract_id) << np.int64(32)) | lines.astype(np.int64)
 
 
-def load_rows(extract_id: int, rows: pd.DataFrame, department_ids: dict[str, int]) -> int:
-    """Insert the canonical rows of one extract; returns how many were written."""
-    if rows.empty:
+def load_rows(extract_id: int, validated: Validated, department_ids: dict[str, int]) -> int:
+    """Insert the valid rows of one extract; returns how many were written."""
+    if validated.rows.empty:
         return 0
-    table = _arrow_table(extract_id, rows, department_ids)
+    table = _arrow_table(extract_id, validated.rows, department_ids)
     if connection.vendor == "postgresql":
-        _copy_partition(extract_id, table)
+        _copy_partition(extract_id, table, validated)
     else:
-        _bulk_insert(table)
+        _bulk_insert(_with_pseudonyms(table, validated, 0))
     return table.num_rows
 
 
@@ -82,11 +83,18 @@ def _arrow_table(extract_id: int, rows: pd.DataFrame, department_ids: dict[str, 
     }  # fmt: skip
     for name in FIELDS:
         if name not in columns:
-            columns[name] = pa.array(rows[name])
+            # The pseudonyms may be made a slice at a time as the rows are written.
+            columns[name] = pa.array(rows[name]) if name in rows else pa.nulls(n, pa.string())
     return pa.table([columns[name] for name in FIELDS], names=FIELDS)
 
 
-def _copy_partition(extract_id: int, table: pa.Table) -> None:
+def _with_pseudonyms(table: pa.Table, validated: Validated, start: int) -> pa.Table:
+    position = FIELDS.index("pseudonym")
+    pseudonyms = validated.pseudonyms(start, start + table.num_rows)
+    return table.set_column(position, "pseudonym", pseudonyms)
+
+
+def _copy_partition(extract_id: int, table: pa.Table, validated: Validated) -> None:
     parent = sql.Identifier(OperationRow._meta.db_table)
     part = sql.Identifier(partition_name(extract_id))
     key = sql.Literal(int(extract_id))
@@ -106,10 +114,13 @@ def _copy_partition(extract_id: int, table: pa.Table) -> None:
             ).format(part, parent, key)
         )
         with cursor.copy(copy_sql, writer=QueuedLibpqWriter(cursor)) as copy:
+            # A writer thread sends each slice while the next is prepared (and its CPR numbers
+            # hashed), and PostgreSQL reads one while Python works on the next: two cores busy.
             for start in range(0, table.num_rows, _COPY_CHUNK):
+                chunk = _with_pseudonyms(table.slice(start, _COPY_CHUNK), validated, start)
                 buffer = io.BytesIO()
                 # Nulls are written as nothing, which COPY reads as NULL; text is always quoted.
-                pacsv.write_csv(table.slice(start, _COPY_CHUNK), buffer, write_options=options)
+                pacsv.write_csv(chunk, buffer, write_options=options)
                 copy.write(buffer.getbuffer())
         cursor.execute(
             sql.SQL("CREATE INDEX ON {} (extract_id, department_id, operation_date)").format(part)

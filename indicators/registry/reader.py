@@ -113,6 +113,8 @@ def _read_csv(data: bytes, profile: Profile) -> RawTable:
     try:
         header_text = header_bytes.decode("utf-8")
     except UnicodeDecodeError:
+        # A file has one encoding: a header in Windows-1252 means the whole file is.
+        data = _as_utf8(data)
         header_text = _as_utf8(header_bytes).decode("utf-8")
     header = _parse_header(header_text, delimiter)
     if not any(header):
@@ -214,21 +216,29 @@ def _first(item: tuple) -> int:
 
 
 def _quotes_are_regular(data: bytes, delimiter: str) -> bool:
-    """Every quote opens a field, closes one, or is a doubled quote inside one (RFC 4180).
+    """Every quoted field opens at the start of a field and closes at its end, and a quote
+    inside it is doubled (RFC 4180).
 
-    The byte scan below is only right for such files; a quote in the middle of an unquoted
-    field (``Afd. "Syd"``) is read literally by CSV readers but would flip the scan's parity.
+    The byte scan counts quotes to know what is inside a field, which is only right for such
+    files; a quote in the middle of an unquoted field (``Afd. "Syd"``) is read literally by CSV
+    readers but would flip the count. Quote k (from 0) opens a field when k is even and closes
+    it when k is odd; a doubled quote is a close directly followed by an open.
     """
     raw = np.frombuffer(data, dtype=np.uint8)
     quotes = np.flatnonzero(raw == ord('"'))
     if len(quotes) == 0:
         return True
+    if len(quotes) % 2:
+        return False  # a field opened and never closed
     boundary = np.frombuffer(f"{delimiter}\r\n".encode(), dtype=np.uint8)
-    before = np.where(quotes > 0, raw[np.maximum(quotes - 1, 0)], ord("\n"))
-    after = np.where(quotes < len(raw) - 1, raw[np.minimum(quotes + 1, len(raw) - 1)], ord("\n"))
-    regular = np.isin(before, boundary) | np.isin(after, boundary)
-    regular |= (before == ord('"')) | (after == ord('"'))
-    return bool(regular.all())
+    opens, closes = quotes[0::2], quotes[1::2]
+    after_close = np.minimum(closes + 1, len(raw) - 1)
+    closes_field = (closes == len(raw) - 1) | np.isin(raw[after_close], boundary)
+    doubled = np.zeros(len(closes), dtype=bool)
+    doubled[:-1] = opens[1:] == closes[:-1] + 1  # close k, then open k + 1 right after it
+    opens_field = np.isin(raw[np.maximum(opens - 1, 0)], boundary) | (opens == 0)
+    opens_field[1:] |= doubled[:-1]
+    return bool((closes_field | doubled).all() and opens_field.all())
 
 
 def _read_csv_slowly(data: bytes, delimiter: str, header: list[str]) -> RawTable:
@@ -242,12 +252,16 @@ def _read_csv_slowly(data: bytes, delimiter: str, header: list[str]) -> RawTable
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     expected = len(header)
     records, lines, refused = [], [], []
+    # The empty last line of a file that ends with a blank line is not a row (as in the scan).
+    last_line = len(text.splitlines()) if text.endswith(("\n\n", "\n\r\n")) else 0
     try:
         next(reader)
         previous_end = reader.line_num
         for row in reader:
             line = previous_end + 1
             previous_end = reader.line_num
+            if not row and line == last_line:
+                continue
             if not row:
                 refused.append((line, None, reason("blank_line")))
             elif len(row) != expected:

@@ -47,6 +47,15 @@ class Validated:
     rows: pd.DataFrame  # canonical columns, one row per valid operation, plus ``line``
     refused: list[Refusal]
     extra_columns: list[str]
+    # With deferred pseudonyms ``rows`` has no pseudonym column: the numbers wait here, as digits,
+    # for the loader to hash them a slice at a time while the database takes in the slice before.
+    cpr_digits: np.ndarray | None = field(default=None, repr=False)
+    pseudonymise: Pseudonymiser | None = field(default=None, repr=False)
+
+    def pseudonyms(self, start: int, stop: int) -> pa.Array:
+        if self.cpr_digits is None:
+            return pa.array(self.rows["pseudonym"].iloc[start:stop], type=pa.string())
+        return self.pseudonymise.of_digits(self.cpr_digits[start:stop])
 
 
 @dataclass
@@ -54,23 +63,28 @@ class _ColumnCheck:
     """The verdict on one column: per distinct value, and the distinct value of each row."""
 
     index: np.ndarray  # per row: which distinct value it holds
-    canonical: pa.Array  # per distinct value: its canonical value, null where blank or invalid
+    canonical: pa.Array | None  # per distinct value: canonical, null where blank or invalid
     key: np.ndarray  # per distinct value: equal canonical values share a number
     blank: np.ndarray  # per distinct value
     error: np.ndarray  # per distinct value: a number of ERRORS
     days: np.ndarray | None = None  # date columns, per distinct value: days since 1970
+    digits: np.ndarray | None = None  # CPR numbers, per distinct value: ten ASCII digits
 
     def rows(self, per_value: np.ndarray) -> np.ndarray:
         return per_value[self.index]
 
 
-def validate(table: RawTable, profile: Profile, pseudonymise: Pseudonymiser) -> Validated:
+def validate(
+    table: RawTable, profile: Profile, pseudonymise: Pseudonymiser, *, defer_pseudonyms=False
+) -> Validated:
     n = len(table.lines)
     lines = table.lines
     checks: dict[str, _ColumnCheck] = {}
     for column in profile.columns:
         raw = table.column(column.name) if column.name in table.header else None
-        checks[column.name] = _check_column(raw, n, column, pseudonymise)
+        checks[column.name] = _check_column(
+            raw, n, column, None if defer_pseudonyms else pseudonymise
+        )
 
     order = [c.name for c in profile.columns]
     errors = {name: checks[name].rows(checks[name].error) for name in order}
@@ -106,13 +120,17 @@ def validate(table: RawTable, profile: Profile, pseudonymise: Pseudonymiser) -> 
 
     valid = np.flatnonzero(~invalid)
     rows = {"line": pd.Series(lines[valid])}
+    cpr_digits = None
     for column in profile.columns:
         check = checks[column.name]
+        if check.canonical is None:  # deferred pseudonyms
+            cpr_digits = check.digits[check.index[valid]]
+            continue
         values = check.canonical.take(pa.array(check.index[valid]))
         rows[column.field] = pd.Series(pd.arrays.ArrowExtensionArray(values))
     extra = [name for name in table.header if name not in set(order) and name]
     rows["extra"] = pd.Series(_extra_values(table, extra, valid) if extra else [None] * len(valid))
-    return Validated(rows=pd.DataFrame(rows), refused=refusals, extra_columns=extra)
+    return Validated(pd.DataFrame(rows), refusals, extra, cpr_digits, pseudonymise)
 
 
 _TYPES = {
@@ -133,7 +151,7 @@ def _arrow_type(column: Column) -> pa.DataType:
 
 
 def _check_column(
-    raw: pa.Array | None, n: int, column: Column, pseudonymise: Pseudonymiser
+    raw: pa.Array | None, n: int, column: Column, pseudonymise: Pseudonymiser | None
 ) -> _ColumnCheck:
     if raw is None:  # an optional column the file does not have: blank in every row
         raw = pa.array([""], type=pa.string())
@@ -167,8 +185,9 @@ def _check_column(
 
 
 def _check_cpr(
-    index: np.ndarray, uniques: pa.Array, column: Column, pseudonymise: Pseudonymiser
+    index: np.ndarray, uniques: pa.Array, column: Column, pseudonymise: Pseudonymiser | None
 ) -> _ColumnCheck:
+    """Without ``pseudonymise`` the pseudonyms are left to the loader (``Validated.pseudonyms``)."""
     # Nearly every CPR number in a file is distinct: this check works on the characters as a byte
     # matrix read straight from the Arrow buffers, not on Python strings.
     text = pc.utf8_trim_whitespace(uniques)
@@ -205,6 +224,10 @@ def _check_cpr(
     error = np.where(real, 0, np.where(shaped, _ERROR["cpr_date"], _ERROR["cpr_format"]))
     error = np.where(blank, _ERROR["required"] if column.required else 0, error).astype(np.int8)
     ok = np.flatnonzero(real)
+    key = np.full(count, -1, dtype=np.int64)
+    key[ok] = pd.factorize(number[ok] @ (10 ** np.arange(9, -1, -1)))[0]
+    if pseudonymise is None:
+        return _ColumnCheck(index, None, key, blank, error, digits=digits)
     pseudonyms = pseudonymise.of_digits(digits[ok])
     # A null everywhere a number is blank or invalid; the pseudonym where it is real.
     canonical = pa.nulls(count, pa.string()) if len(ok) < count else pseudonyms
@@ -212,8 +235,6 @@ def _check_cpr(
         where = np.full(count, -1, dtype=np.int64)
         where[ok] = np.arange(len(ok))
         canonical = pseudonyms.take(pa.array(where, mask=where < 0))
-    key = np.full(count, -1, dtype=np.int64)
-    key[ok] = pd.factorize(number[ok] @ (10 ** np.arange(9, -1, -1)))[0]
     return _ColumnCheck(index, canonical, key, blank, error)
 
 

@@ -311,8 +311,8 @@ def test_an_import_that_fails_after_loading_leaves_no_table_behind(tmp_path, mon
 
     real_load = importer.load_rows
 
-    def load_then_fail(extract_id, rows, department_ids):
-        real_load(extract_id, rows, department_ids)
+    def load_then_fail(extract_id, validated, department_ids):
+        real_load(extract_id, validated, department_ids)
         raise importer.DatabaseError("connection lost")
 
     monkeypatch.setattr(importer, "load_rows", load_then_fail)
