@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,7 @@ from indicators.registry.errors import FileRefused, reason
 from indicators.registry.profiles import Profile
 
 XLSX_MAGIC = b"PK\x03\x04"
+_NOT_WHITESPACE = re.compile(rb"\S")
 _BLOCK = 4 << 20  # bytes per block of Arrow's CSV reader (blocks are parsed in parallel)
 
 
@@ -40,7 +42,7 @@ class RawTable:
 
 
 def read_extract(data: bytes, profile: Profile) -> RawTable:
-    if not data or not data.strip():
+    if _NOT_WHITESPACE.search(data) is None:
         raise FileRefused("empty_file")
     if data.startswith(XLSX_MAGIC):
         header, cells, lines = _read_xlsx(data)
@@ -166,10 +168,10 @@ def _skip(row) -> str:
 def _one_record_per_line(data: bytes, rows: int) -> bool:
     """Whether data row k is on line k + 2: every line after the header gave one row.
 
-    A blank line gives no row and a lone carriage return may end a row, so neither may occur;
-    then a quoted newline, which joins two lines into one row, would leave a line without a row.
+    A lone carriage return may end a row, so it may not occur; then a blank line, which gives no
+    row, or a quoted newline, which joins two lines into one row, leaves a line without a row.
     """
-    if b"\n\n" in data or b"\n\r\n" in data or data.count(b"\r") != data.count(b"\r\n"):
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
         return False
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     return rows == lines - 1

@@ -9,6 +9,7 @@ columns) or in ``Validated.refused`` with its line, its first reason and all its
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -79,11 +80,15 @@ def validate(
 ) -> Validated:
     n = len(table.lines)
     lines = table.lines
+    present = [name for name in profile.column_names if name in table.header]
+    # Arrow's kernels release the GIL: the columns are encoded on both cores.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        codes = pool.map(_encode, (table.column(name) for name in present))
+        encoded = dict(zip(present, codes, strict=True))
     checks: dict[str, _ColumnCheck] = {}
     for column in profile.columns:
-        raw = table.column(column.name) if column.name in table.header else None
         checks[column.name] = _check_column(
-            raw, n, column, None if defer_pseudonyms else pseudonymise
+            encoded.get(column.name), n, column, None if defer_pseudonyms else pseudonymise
         )
 
     order = [c.name for c in profile.columns]
@@ -150,15 +155,17 @@ def _arrow_type(column: Column) -> pa.DataType:
     return _TYPES[column.kind]
 
 
+def _encode(raw: pa.Array) -> pa.DictionaryArray:
+    return raw.dictionary_encode()
+
+
 def _check_column(
-    raw: pa.Array | None, n: int, column: Column, pseudonymise: Pseudonymiser | None
+    encoded: pa.DictionaryArray | None, n: int, column: Column, pseudonymise: Pseudonymiser | None
 ) -> _ColumnCheck:
-    if raw is None:  # an optional column the file does not have: blank in every row
-        raw = pa.array([""], type=pa.string())
+    if encoded is None:  # an optional column the file does not have: blank in every row
         index = np.zeros(n, dtype=np.int32)
-        uniques = raw
+        uniques = pa.array([""], type=pa.string())
     else:
-        encoded = raw.dictionary_encode()
         index = encoded.indices.to_numpy(zero_copy_only=False)
         uniques = encoded.dictionary
     if column.kind == "cpr":
