@@ -80,16 +80,15 @@ def validate(
 ) -> Validated:
     n = len(table.lines)
     lines = table.lines
-    present = [name for name in profile.column_names if name in table.header]
-    # Arrow's kernels release the GIL: the columns are encoded on both cores.
+    hasher = None if defer_pseudonyms else pseudonymise
+
+    def check(column: Column) -> _ColumnCheck:
+        raw = _encode(table.column(column.name)) if column.name in table.header else None
+        return _check_column(raw, n, column, hasher)
+
+    # Arrow's and numpy's kernels release the GIL: two columns are checked at a time.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        codes = pool.map(_encode, (table.column(name) for name in present))
-        encoded = dict(zip(present, codes, strict=True))
-    checks: dict[str, _ColumnCheck] = {}
-    for column in profile.columns:
-        checks[column.name] = _check_column(
-            encoded.get(column.name), n, column, None if defer_pseudonyms else pseudonymise
-        )
+        checks = dict(zip(profile.column_names, pool.map(check, profile.columns), strict=True))
 
     order = [c.name for c in profile.columns]
     errors = {name: checks[name].rows(checks[name].error) for name in order}
