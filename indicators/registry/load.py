@@ -101,7 +101,12 @@ def _copy_partition(extract_id: int, table: pa.Table, validated: Validated) -> N
     copy_sql = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
         part, sql.SQL(", ").join(map(sql.Identifier, FIELDS))
     )
-    options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+    # Codes, choices and pseudonyms never hold a comma, a quote or a newline, so unless the rows
+    # carry extra columns (free text, as JSON) nothing is quoted, which PostgreSQL reads faster.
+    free_text = table.column("extra").null_count < table.num_rows
+    options = pacsv.WriteOptions(
+        include_header=False, quoting_style="needed" if free_text else "none"
+    )
     with connection.cursor() as django_cursor:
         cursor = django_cursor.cursor
         # A partition left by an extract of the same id (a test database whose sequences were

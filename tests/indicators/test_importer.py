@@ -320,3 +320,27 @@ def test_an_import_that_fails_after_loading_leaves_no_table_behind(tmp_path, mon
     assert failed.status == "failed"
     assert not _table_exists(partition_name(failed.pk))
     assert not OperationRow.objects.filter(extract=failed).exists()
+
+
+def test_rows_are_stored_as_read_extra_columns_with_commas_and_quotes_included(tmp_path):
+    from tests.indicators.extract_files import COLUMNS
+
+    note = 'Afd. "Syd", genopereret; se notat'
+    rows = [dict(row, kommentar=note if i == 0 else "") for i, row in enumerate(ROWS)]
+    extract = import_path(write(tmp_path, csv_text(rows, columns=[*COLUMNS, "kommentar"]))).extract
+    stored = list(OperationRow.objects.filter(extract=extract).order_by("line"))
+    assert [row.extra for row in stored] == [{"kommentar": note}, None, None]
+    first = stored[0]
+    assert (first.line, first.department.code, first.procedure_code) == (
+        2,
+        ROWS[0]["afdeling_kode"],
+        ROWS[0]["procedurekode"].upper(),
+    )
+    assert len(first.pseudonym) == 32 and first.pseudonym not in CPRS
+    # And without extra columns (nothing quoted on the way to PostgreSQL) the same values arrive.
+    again = import_path(write(tmp_path, csv_text(), "uden.csv")).extract
+    plain = OperationRow.objects.filter(extract=again).order_by("line")
+    keys = ("line", "pseudonym", "operation_date", "asa", "bmi", "anastomosis", "site")
+    assert [tuple(getattr(r, k) for k in keys) for r in plain] == [
+        tuple(getattr(r, k) for k in keys) for r in stored
+    ]
