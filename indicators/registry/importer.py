@@ -15,11 +15,10 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.base import File
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Max, Min
 from django.utils import timezone
 
 from departments.services import DepartmentRecord, upsert_departments
-from indicators.models import Extract, OperationRow, RefusedRow, Registry
+from indicators.models import Extract, RefusedRow, Registry
 from indicators.registry.errors import FileRefused, reason
 from indicators.registry.load import load_rows
 from indicators.registry.profiles import Profile, get_profile
@@ -159,7 +158,9 @@ def run_import(extract_id: int) -> ImportOutcome:
 def _process(extract_id: int, profile: Profile, table: RawTable) -> ImportOutcome:
     try:
         _set_stage(extract_id, S.VALIDATING, 30, rows_read=table.rows_read)
-        validated = validate(table, profile, pseudonymiser(settings.PSEUDONYM_KEY))
+        validated = validate(
+            table, profile, pseudonymiser(settings.PSEUDONYM_KEY), defer_pseudonyms=True
+        )
         _set_stage(extract_id, S.LOADING, 60)
         _load(extract_id, table, validated)
     except _AlreadyImported as already:
@@ -185,13 +186,11 @@ def _load(extract_id: int, table: RawTable, validated: Validated) -> Extract:
             raise _AlreadyImported(earlier)
         departments = upsert_departments(_department_records(rows))
         department_ids = {code: d.pk for code, d in departments.items()}
-        imported = load_rows(extract_id, rows, department_ids)
+        imported = load_rows(extract_id, validated, department_ids)
         RefusedRow.objects.bulk_create(
             (_refused_row(extract_id, refusal) for refusal in validated.refused), batch_size=5000
         )
-        period = OperationRow.objects.filter(extract_id=extract_id).aggregate(
-            start=Min("operation_date"), end=Max("operation_date")
-        )
+        period = _period(rows)
         Extract.objects.filter(registry_id=extract.registry_id, is_current=True).update(
             is_current=False
         )
@@ -204,7 +203,7 @@ def _load(extract_id: int, table: RawTable, validated: Validated) -> Extract:
         extract.rows_read = table.rows_read
         extract.columns = table.header
         extract.extra_columns = validated.extra_columns
-        extract.period_start, extract.period_end = period["start"], period["end"]
+        extract.period_start, extract.period_end = period
         extract.is_current = True
         extract.made_current_at = now
         extract.finished_at = now
@@ -216,6 +215,13 @@ def _load(extract_id: int, table: RawTable, validated: Validated) -> Extract:
 class _AlreadyImported(Exception):
     def __init__(self, earlier: Extract) -> None:
         self.earlier = earlier
+
+
+def _period(rows) -> tuple:
+    if rows.empty:
+        return None, None
+    dates = rows["operation_date"]
+    return dates.min(), dates.max()
 
 
 def _department_records(rows) -> list[DepartmentRecord]:

@@ -1,69 +1,78 @@
 """Read an extract file into a table of text cells, each row with its physical line number.
 
-CSV is parsed by pandas' C parser. pandas alone is too forgiving for a contract that must account
-for every row (a row with a missing or an extra field is padded, shifted or dropped), so a
-vectorised scan of the raw bytes first finds each record's physical line and field count; rows
-whose field count is wrong are refused with their line, and only well-formed rows reach pandas.
+CSV is parsed by Arrow's multithreaded C++ reader into Arrow string columns: no Python object per
+cell, which on a million-row file is most of the time a reader spends. The contract must account
+for every row, and a CSV reader quietly skips blank records and records with the wrong number of
+fields, so unless the file is plainly regular (no quotes, no blank lines, no stray carriage
+returns, every record the header's width), a vectorised scan of the raw bytes first finds each
+record's physical line and field count: malformed rows are refused with their line, and the rows
+the reader returns are matched to their lines. Files whose quoting the scan cannot follow are read
+record by record with Python's csv module.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-import warnings
+import re
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from indicators.registry.errors import FileRefused, reason
 from indicators.registry.profiles import Profile
 
 XLSX_MAGIC = b"PK\x03\x04"
+_NOT_WHITESPACE = re.compile(rb"\S")
+_BLOCK = 4 << 20  # bytes per block of Arrow's CSV reader (blocks are parsed in parallel)
 
 
 @dataclass
 class RawTable:
     header: list[str]
-    cells: pd.DataFrame  # one str column per header name, well-formed rows only
+    cells: pa.Table  # one string column per header name, well-formed rows only
     lines: np.ndarray  # physical line of each row of ``cells``
     refused: list[tuple[int, str | None, object]]  # (line, column, Reason) of malformed rows
     rows_read: int  # every data row of the file, well-formed or not
 
+    def column(self, name: str) -> pa.Array:
+        return self.cells.column(self.header.index(name)).combine_chunks()
+
 
 def read_extract(data: bytes, profile: Profile) -> RawTable:
-    if not data or not data.strip():
+    if _NOT_WHITESPACE.search(data) is None:
         raise FileRefused("empty_file")
     if data.startswith(XLSX_MAGIC):
         header, cells, lines = _read_xlsx(data)
-        table = RawTable(header, cells, lines, [], len(cells))
+        _check_header(header, profile)
+        table = RawTable(header, cells, lines, [], len(lines))
     else:
         if data.startswith(b"\xef\xbb\xbf"):
             data = data[3:]
-        table = _read_csv(data, _decode(data), profile)
-    _check_header(table.header, profile)
+        table = _read_csv(data, profile)
     if table.rows_read == 0:
         raise FileRefused("header_only")
     return table
 
 
-def _decode(data: bytes) -> str:
-    if b"\x00" in data[:65536]:
+def _check_not_binary(head: bytes) -> None:
+    if b"\x00" in head:
         raise FileRefused("not_text")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        # Danish systems often export Windows-1252. Its unmapped bytes (0x81, 0x8d, …) mean the
-        # file is binary rather than text in another encoding.
-        try:
-            text = data.decode("cp1252")
-        except UnicodeDecodeError:
-            raise FileRefused("not_text") from None
+    text = head.decode("utf-8", errors="ignore") or head.decode("cp1252", errors="ignore")
     # A stray control character may be a typing slip in one cell; many of them mean binary.
-    head = text[:65536]
-    if sum(ch < " " and ch not in "\t\r\n" for ch in head) > max(2, len(head) // 200):
+    if sum(ch < " " and ch not in "\t\r\n" for ch in text) > max(2, len(text) // 200):
         raise FileRefused("not_text")
-    return text
+
+
+def _as_utf8(data: bytes) -> bytes:
+    """Windows-1252, as Danish systems often export, re-encoded; its unmapped bytes (0x81, 0x8d,
+    …) mean the file is binary rather than text in another encoding."""
+    try:
+        return data.decode("cp1252").encode("utf-8")
+    except UnicodeDecodeError:
+        raise FileRefused("not_text") from None
 
 
 def _record_structure(data: bytes, delimiter: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -98,58 +107,109 @@ def _record_structure(data: bytes, delimiter: str) -> tuple[np.ndarray, np.ndarr
     return start_lines, fields, content <= 0
 
 
-def _read_csv(data: bytes, text: str, profile: Profile) -> RawTable:
+def _read_csv(data: bytes, profile: Profile) -> RawTable:
+    _check_not_binary(data[:65536])
     delimiter = profile.delimiter
-    first_newline = text.find("\n")
-    header_text = (text if first_newline < 0 else text[:first_newline]).rstrip("\r")
+    first_newline = data.find(b"\n")
+    header_bytes = (data if first_newline < 0 else data[:first_newline]).rstrip(b"\r")
+    try:
+        header_text = header_bytes.decode("utf-8")
+    except UnicodeDecodeError:
+        # A file has one encoding: a header in Windows-1252 means the whole file is.
+        data = _as_utf8(data)
+        header_text = _as_utf8(header_bytes).decode("utf-8")
     header = _parse_header(header_text, delimiter)
     if not any(header):
         raise FileRefused("empty_file")
+    _check_header(header, profile)
     if not _quotes_are_regular(data, delimiter):
-        return _read_csv_slowly(text, delimiter, header)
+        return _read_csv_slowly(data, delimiter, header)
+    try:
+        return _read_csv_fast(data, delimiter, header)
+    except _NotUtf8:
+        return _read_csv_fast(_as_utf8(data), delimiter, header)
 
+
+class _NotUtf8(Exception):
+    pass
+
+
+def _arrow_csv(
+    data: bytes, delimiter: str, width: int, *, quoted_newlines=False, skip_malformed=False
+) -> pa.Table:
+    """Every field as a string column named c0, c1, …; raises ArrowInvalid on a malformed row
+    unless told to skip it. Without ``quoted_newlines`` the file is split into blocks at any
+    newline, which is faster and right unless a quoted field holds a newline."""
+    names = [f"c{i}" for i in range(width)]
+    return pacsv.read_csv(
+        pa.py_buffer(data),
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=_BLOCK),
+        parse_options=pacsv.ParseOptions(
+            delimiter=delimiter,
+            quote_char='"',
+            double_quote=True,
+            escape_char=False,
+            newlines_in_values=quoted_newlines,
+            ignore_empty_lines=True,
+            invalid_row_handler=_skip if skip_malformed else None,
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+
+
+def _skip(row) -> str:
+    return "skip"
+
+
+def _one_record_per_line(data: bytes, rows: int) -> bool:
+    """Whether data row k is on line k + 2: every line after the header gave one row.
+
+    A lone carriage return may end a row, so it may not occur; then a blank line, which gives no
+    row, or a quoted newline, which joins two lines into one row, leaves a line without a row.
+    """
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
+        return False
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    return rows == lines - 1
+
+
+def _read_csv_fast(data: bytes, delimiter: str, header: list[str]) -> RawTable:
+    expected = len(header)
+    try:
+        cells = _arrow_csv(data, delimiter, expected)
+    except pa.ArrowInvalid as exc:
+        if "utf8" in str(exc).lower():
+            raise _NotUtf8 from None
+        cells = None  # a malformed row: the scan below finds it
+    if cells is not None and _one_record_per_line(data, cells.num_rows):
+        lines = np.arange(2, cells.num_rows + 2, dtype=np.int64)
+        return RawTable(header, cells.rename_columns(header), lines, [], cells.num_rows)
+
+    try:
+        data.decode("utf-8")  # the reader hands malformed rows over as text
+    except UnicodeDecodeError:
+        raise _NotUtf8 from None
     start_lines, fields, blank = _record_structure(data, delimiter)
     # A trailing empty record (the file ends with a newline) is not a row.
     if len(blank) > 1 and blank[-1] and data.endswith(b"\n"):
         start_lines, fields, blank = start_lines[:-1], fields[:-1], blank[:-1]
-    expected = len(header)
     lines, fields, blank = start_lines[1:], fields[1:], blank[1:]
     good = (fields == expected) & ~blank
-
     try:
-        with warnings.catch_warnings():
-            # Rows of the wrong length are expected here; the scan above has accounted for them.
-            warnings.simplefilter("ignore", pd.errors.ParserWarning)
-            cells = pd.read_csv(
-                io.StringIO(text),
-                sep=delimiter,
-                header=None,
-                skiprows=1,
-                names=list(range(expected)),
-                dtype=str,
-                keep_default_na=False,
-                na_filter=False,
-                skip_blank_lines=True,
-                index_col=False,
-                on_bad_lines="skip",
-                engine="c",
-                quotechar='"',
-                doublequote=True,
-            )
-    except (pd.errors.ParserError, ValueError):
-        return _read_csv_slowly(text, delimiter, header)
-    # pandas skips blank records and those with too many fields, and pads those with too few.
-    parsed_by_pandas = ~blank & (fields <= expected)
-    if len(cells) != int(parsed_by_pandas.sum()):
-        # pandas read the records differently from the scan: take the exact, slower road.
-        return _read_csv_slowly(text, delimiter, header)
-    cells.columns = header
-    if not good.all():
-        cells = cells[good[parsed_by_pandas]].reset_index(drop=True)
-
+        cells = _arrow_csv(data, delimiter, expected, quoted_newlines=True, skip_malformed=True)
+    except pa.ArrowInvalid:
+        return _read_csv_slowly(data, delimiter, header)
+    if cells.num_rows != int(good.sum()):
+        # The reader saw the records differently from the scan: take the exact, slower road.
+        return _read_csv_slowly(data, delimiter, header)
     refused = [(int(line), None, reason("blank_line")) for line in lines[blank]]
     for line, found in zip(lines[~good & ~blank], fields[~good & ~blank], strict=True):
         refused.append((int(line), None, reason("field_count", found=found, expected=expected)))
+    cells = cells.rename_columns(header)
     return RawTable(header, cells, lines[good], sorted(refused, key=_first), len(lines))
 
 
@@ -158,36 +218,52 @@ def _first(item: tuple) -> int:
 
 
 def _quotes_are_regular(data: bytes, delimiter: str) -> bool:
-    """Every quote opens a field, closes one, or is a doubled quote inside one (RFC 4180).
+    """Every quoted field opens at the start of a field and closes at its end, and a quote
+    inside it is doubled (RFC 4180).
 
-    The byte scan below is only right for such files; a quote in the middle of an unquoted
-    field (``Afd. "Syd"``) is read literally by CSV readers but would flip the scan's parity.
+    The byte scan counts quotes to know what is inside a field, which is only right for such
+    files; a quote in the middle of an unquoted field (``Afd. "Syd"``) is read literally by CSV
+    readers but would flip the count. Quote k (from 0) opens a field when k is even and closes
+    it when k is odd; a doubled quote is a close directly followed by an open.
     """
     raw = np.frombuffer(data, dtype=np.uint8)
     quotes = np.flatnonzero(raw == ord('"'))
     if len(quotes) == 0:
         return True
+    if len(quotes) % 2:
+        return False  # a field opened and never closed
     boundary = np.frombuffer(f"{delimiter}\r\n".encode(), dtype=np.uint8)
-    before = np.where(quotes > 0, raw[np.maximum(quotes - 1, 0)], ord("\n"))
-    after = np.where(quotes < len(raw) - 1, raw[np.minimum(quotes + 1, len(raw) - 1)], ord("\n"))
-    regular = np.isin(before, boundary) | np.isin(after, boundary)
-    regular |= (before == ord('"')) | (after == ord('"'))
-    return bool(regular.all())
+    opens, closes = quotes[0::2], quotes[1::2]
+    after_close = np.minimum(closes + 1, len(raw) - 1)
+    closes_field = (closes == len(raw) - 1) | np.isin(raw[after_close], boundary)
+    doubled = np.zeros(len(closes), dtype=bool)
+    doubled[:-1] = opens[1:] == closes[:-1] + 1  # close k, then open k + 1 right after it
+    opens_field = np.isin(raw[np.maximum(opens - 1, 0)], boundary) | (opens == 0)
+    opens_field[1:] |= doubled[:-1]
+    return bool((closes_field | doubled).all() and opens_field.all())
 
 
-def _read_csv_slowly(text: str, delimiter: str, header: list[str]) -> RawTable:
-    """Python's csv reader, record by record: exact line numbers for any file pandas balks at."""
+def _read_csv_slowly(data: bytes, delimiter: str, header: list[str]) -> RawTable:
+    """Python's csv reader, record by record: exact line numbers for any file Arrow balks at."""
     import csv
 
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = _as_utf8(data).decode("utf-8")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     expected = len(header)
     records, lines, refused = [], [], []
+    # The empty last line of a file that ends with a blank line is not a row (as in the scan).
+    last_line = len(text.splitlines()) if text.endswith(("\n\n", "\n\r\n")) else 0
     try:
         next(reader)
         previous_end = reader.line_num
         for row in reader:
             line = previous_end + 1
             previous_end = reader.line_num
+            if not row and line == last_line:
+                continue
             if not row:
                 refused.append((line, None, reason("blank_line")))
             elif len(row) != expected:
@@ -198,9 +274,17 @@ def _read_csv_slowly(text: str, delimiter: str, header: list[str]) -> RawTable:
                 lines.append(line)
     except csv.Error as exc:
         raise FileRefused("unreadable", detail=str(exc)) from None
-    cells = pd.DataFrame(records, columns=header, dtype=str)
     rows_read = len(records) + len(refused)
-    return RawTable(header, cells, np.array(lines, dtype=np.int64), refused, rows_read)
+    return RawTable(header, _string_table(header, records), np.array(lines, np.int64), refused,
+                    rows_read)  # fmt: skip
+
+
+def _string_table(header: list[str], records: list[list[str]]) -> pa.Table:
+    columns = list(zip(*records, strict=True)) if records else [()] * len(header)
+    arrays = [pa.array(column, type=pa.string()) for column in columns]
+    return pa.Table.from_arrays(arrays, names=[f"c{i}" for i in range(len(header))]).rename_columns(
+        header
+    )
 
 
 def _parse_header(header_text: str, delimiter: str) -> list[str]:
@@ -230,7 +314,7 @@ def _check_header(header: list[str], profile: Profile) -> None:
         raise FileRefused("missing_columns", columns=", ".join(missing))
 
 
-def _read_xlsx(data: bytes) -> tuple[list[str], pd.DataFrame, np.ndarray]:
+def _read_xlsx(data: bytes) -> tuple[list[str], pa.Table, np.ndarray]:
     import openpyxl
 
     try:
@@ -255,7 +339,7 @@ def _read_xlsx(data: bytes) -> tuple[list[str], pd.DataFrame, np.ndarray]:
         cells += [""] * (width - len(cells))
         body.append(cells)
         lines.append(number)
-    return header, pd.DataFrame(body, columns=header, dtype=str), np.array(lines, dtype=np.int64)
+    return header, _string_table(header, body), np.array(lines, dtype=np.int64)
 
 
 def _xlsx_text(cell: object) -> str:

@@ -1,25 +1,37 @@
 """Check every row of an extract against its profile, vectorised.
 
-Most columns hold few distinct values (codes, dates, choices), so each column is factorised and
-its distinct values are checked once; the verdicts are then spread back to the rows. Every row
-ends either in ``Validated.rows`` (canonical, typed) or in ``Validated.refused`` with its line,
-its first reason and all its reasons.
+Most columns hold few distinct values (codes, dates, choices), so each column is dictionary-encoded
+(in Arrow) and its distinct values are checked once, with pandas; the verdicts and canonical values
+are then spread back to the rows by index. The CPR number, distinct in nearly every row, is checked
+as a matrix of bytes. Every row ends either in ``Validated.rows`` (canonical, typed, Arrow-backed
+columns) or in ``Validated.refused`` with its line, its first reason and all its reasons.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from indicators.registry.errors import Reason, reason
 from indicators.registry.profiles import Column, Profile
+from indicators.registry.pseudonym import Pseudonymiser
 from indicators.registry.reader import RawTable
 
 _DATE = r"\d{2}-\d{2}-\d{4}"
 _DAYS_IN_MONTH = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+_NO_DAY = np.iinfo(np.int64).min
+
+# Row verdicts are small integers; 0 is "fine".
+ERRORS = (
+    "", "required", "cpr_format", "cpr_date", "code_format", "text_too_long", "date_format",
+    "choice", "integer_range", "decimal_format", "date_order",
+)  # fmt: skip
+_ERROR = {code: number for number, code in enumerate(ERRORS)}
 
 
 @dataclass
@@ -36,105 +48,173 @@ class Validated:
     rows: pd.DataFrame  # canonical columns, one row per valid operation, plus ``line``
     refused: list[Refusal]
     extra_columns: list[str]
+    # With deferred pseudonyms ``rows`` has no pseudonym column: the numbers wait here, as digits,
+    # for the loader to hash them a slice at a time while the database takes in the slice before.
+    cpr_digits: np.ndarray | None = field(default=None, repr=False)
+    pseudonymise: Pseudonymiser | None = field(default=None, repr=False)
+
+    def pseudonyms(self, start: int, stop: int) -> pa.Array:
+        if self.cpr_digits is None:
+            return pa.array(self.rows["pseudonym"].iloc[start:stop], type=pa.string())
+        return self.pseudonymise.of_digits(self.cpr_digits[start:stop])
 
 
 @dataclass
 class _ColumnCheck:
-    values: np.ndarray  # canonical value per row (object/float/datetime64), blank -> None/NaN/NaT
-    blank: np.ndarray  # bool per row
-    error: np.ndarray  # error code per row, "" where fine
+    """The verdict on one column: per distinct value, and the distinct value of each row."""
+
+    index: np.ndarray  # per row: which distinct value it holds
+    canonical: pa.Array | None  # per distinct value: canonical, null where blank or invalid
+    key: np.ndarray  # per distinct value: equal canonical values share a number
+    blank: np.ndarray  # per distinct value
+    error: np.ndarray  # per distinct value: a number of ERRORS
+    days: np.ndarray | None = None  # date columns, per distinct value: days since 1970
+    digits: np.ndarray | None = None  # CPR numbers, per distinct value: ten ASCII digits
+
+    def rows(self, per_value: np.ndarray) -> np.ndarray:
+        return per_value[self.index]
 
 
 def validate(
-    table: RawTable, profile: Profile, pseudonymise: Callable[[np.ndarray], np.ndarray]
+    table: RawTable, profile: Profile, pseudonymise: Pseudonymiser, *, defer_pseudonyms=False
 ) -> Validated:
-    cells = table.cells
-    n = len(cells)
+    n = len(table.lines)
     lines = table.lines
-    checks: dict[str, _ColumnCheck] = {}
-    for column in profile.columns:
-        raw = cells[column.name] if column.name in cells.columns else pd.Series([""] * n)
-        checks[column.name] = _check_column(raw, column)
+    hasher = None if defer_pseudonyms else pseudonymise
+
+    def check(column: Column) -> _ColumnCheck:
+        raw = _encode(table.column(column.name)) if column.name in table.header else None
+        return _check_column(raw, n, column, hasher)
+
+    # Arrow's and numpy's kernels release the GIL: two columns are checked at a time.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        checks = dict(zip(profile.column_names, pool.map(check, profile.columns), strict=True))
 
     order = [c.name for c in profile.columns]
-    errors: dict[str, np.ndarray] = {name: checks[name].error.copy() for name in order}
+    errors = {name: checks[name].rows(checks[name].error) for name in order}
     order_other: dict[str, str] = {}
     for rule in profile.date_orders:
         later, earlier = checks[rule.later], checks[rule.earlier]
+        # Blank and invalid dates have no day, and are never out of order.
+        later_days, earlier_days = later.rows(later.days), earlier.rows(earlier.days)
         bad = (
-            ~later.blank
-            & ~earlier.blank
-            & (errors[rule.later] == "")
-            & (errors[rule.earlier] == "")
-            & (later.values < earlier.values)
+            (errors[rule.later] == 0)
+            & (errors[rule.earlier] == 0)
+            & (later_days != _NO_DAY)
+            & (earlier_days != _NO_DAY)
+            & (later_days < earlier_days)
         )
-        errors[rule.later] = np.where(
-            bad & (errors[rule.later] == ""), "date_order", errors[rule.later]
-        )
+        errors[rule.later] = np.where(bad, _ERROR["date_order"], errors[rule.later])
         order_other[rule.later] = rule.earlier
 
     duplicate_of = _duplicates(checks, profile, lines, errors)
 
-    invalid = np.zeros(n, dtype=bool)
+    invalid = duplicate_of > 0
     for name in order:
-        invalid |= errors[name] != ""
-    invalid |= duplicate_of > 0
+        invalid |= errors[name] != 0
 
-    refused = [(line, column, reason_) for line, column, reason_ in table.refused]
     refusals = [
-        Refusal(line, column, reason_, [reason_.as_dict()]) for line, column, reason_ in refused
+        Refusal(line, column, reason_, [reason_.as_dict()])
+        for line, column, reason_ in table.refused
     ]
     refusals += _describe_refusals(
-        np.flatnonzero(invalid), cells, lines, checks, errors, duplicate_of, profile, order_other
+        np.flatnonzero(invalid), table, checks, errors, duplicate_of, profile, order_other
     )
     refusals.sort(key=lambda r: r.line)
 
-    valid = ~invalid
-    rows = pd.DataFrame({"line": lines[valid]})
+    valid = np.flatnonzero(~invalid)
+    rows = {"line": pd.Series(lines[valid])}
+    cpr_digits = None
     for column in profile.columns:
-        values = checks[column.name].values[valid]
-        if column.kind == "cpr":
-            values = pseudonymise(values)
-        rows[column.field] = values
-    extra = [name for name in cells.columns if name not in set(order) and name]
-    rows["extra"] = _extra_values(cells.loc[valid, extra]) if extra else None
-    return Validated(rows=rows, refused=refusals, extra_columns=extra)
+        check = checks[column.name]
+        if check.canonical is None:  # deferred pseudonyms
+            cpr_digits = check.digits[check.index[valid]]
+            continue
+        values = check.canonical.take(pa.array(check.index[valid]))
+        rows[column.field] = pd.Series(pd.arrays.ArrowExtensionArray(values))
+    extra = [name for name in table.header if name not in set(order) and name]
+    rows["extra"] = pd.Series(_extra_values(table, extra, valid) if extra else [None] * len(valid))
+    return Validated(pd.DataFrame(rows), refusals, extra, cpr_digits, pseudonymise)
 
 
-def _check_column(raw: pd.Series, column: Column) -> _ColumnCheck:
-    codes, uniques = pd.factorize(raw, sort=False)
-    text = pd.Series(uniques, dtype=object).str.strip()
-    blank = (text == "").to_numpy()
+_TYPES = {
+    "cpr": pa.string(),
+    "code": pa.string(),
+    "text": pa.string(),
+    "date": pa.date32(),
+    "int": pa.int16(),
+    "decimal": pa.float64(),
+}
+
+
+def _arrow_type(column: Column) -> pa.DataType:
+    if column.kind == "choice":
+        kinds = {type(value) for value in column.choices.values()}
+        return pa.bool_() if kinds == {bool} else pa.string()
+    return _TYPES[column.kind]
+
+
+def _encode(raw: pa.Array) -> pa.DictionaryArray:
+    return raw.dictionary_encode()
+
+
+def _check_column(
+    encoded: pa.DictionaryArray | None, n: int, column: Column, pseudonymise: Pseudonymiser | None
+) -> _ColumnCheck:
+    if encoded is None:  # an optional column the file does not have: blank in every row
+        index = np.zeros(n, dtype=np.int32)
+        uniques = pa.array([""], type=pa.string())
+    else:
+        index = encoded.indices.to_numpy(zero_copy_only=False)
+        uniques = encoded.dictionary
+    if column.kind == "cpr":
+        return _check_cpr(index, uniques, column, pseudonymise)
+    text = pd.Series(uniques.to_pylist(), dtype=object).str.strip()
+    blank = (text == "").to_numpy(dtype=bool)
     values, error = _CHECKERS[column.kind](text, column)
     error = np.where(blank, "required" if column.required else "", error)
+    numbers = np.array([_ERROR[code] for code in error], dtype=np.int8)
+    usable = ~blank & (numbers == 0)
+    days = None
     if column.kind == "date":
-        values = np.where(blank, np.datetime64("NaT"), values).astype("datetime64[D]")
+        values = np.where(usable, values, np.datetime64("NaT")).astype("datetime64[D]")
+        days = np.where(usable, values.astype(np.int64), _NO_DAY)
+        key = pd.factorize(values)[0]
     elif column.kind in {"int", "decimal"}:
-        values = np.where(blank | (error != ""), np.nan, values).astype(float)
+        values = np.where(usable, values, np.nan).astype(float)
+        key = pd.factorize(values)[0]
     else:
-        values = np.where(blank | (error != ""), None, values).astype(object)
-    return _ColumnCheck(values=values[codes], blank=blank[codes], error=error[codes])
+        values = np.where(usable, values, None).astype(object)
+        key = pd.factorize(values)[0]
+    canonical = pa.array(values, from_pandas=True).cast(_arrow_type(column))
+    return _ColumnCheck(index, canonical, key, blank, numbers, days)
 
 
-def _check_cpr(text: pd.Series, column: Column):
-    # Nearly every CPR number in a file is distinct, so this check runs on all rows: it works on
-    # the characters as a byte matrix instead of through per-string regular expressions.
-    values = text.to_numpy(dtype=object)
-    n = len(values)
-    lengths = np.fromiter(map(len, values), dtype=np.int64, count=n)
-    digits = np.zeros((n, 10), dtype=np.uint8)
-    shaped = np.zeros(n, dtype=bool)
+def _check_cpr(
+    index: np.ndarray, uniques: pa.Array, column: Column, pseudonymise: Pseudonymiser | None
+) -> _ColumnCheck:
+    """Without ``pseudonymise`` the pseudonyms are left to the loader (``Validated.pseudonyms``)."""
+    # Nearly every CPR number in a file is distinct: this check works on the characters as a byte
+    # matrix read straight from the Arrow buffers, not on Python strings.
+    text = pc.utf8_trim_whitespace(uniques)
+    count = len(text)
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[
+        text.offset : text.offset + count + 1
+    ]
+    data = text.buffers()[2]
+    chars = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    lengths = np.diff(offsets)
+    digits = np.zeros((count, 10), dtype=np.uint8)
+    shaped = np.zeros(count, dtype=bool)
     for width in (10, 11):
         rows = np.flatnonzero(lengths == width)
         if not len(rows):
             continue
-        chars = np.frombuffer(
-            "".join(values[rows]).encode("latin-1", "replace"), dtype=np.uint8
-        ).reshape(-1, width)
+        matrix = chars[offsets[rows, None] + np.arange(width)]
         if width == 11:
-            dash = chars[:, 6] == ord("-")
-            rows, chars = rows[dash], np.delete(chars[dash], 6, axis=1)
-        digits[rows] = chars
+            dash = matrix[:, 6] == ord("-")
+            rows, matrix = rows[dash], np.delete(matrix[dash], 6, axis=1)
+        digits[rows] = matrix
         shaped[rows] = True
     shaped &= ((digits >= ord("0")) & (digits <= ord("9"))).all(axis=1)
     number = digits.astype(np.int64) - ord("0")
@@ -145,12 +225,23 @@ def _check_cpr(text: pd.Series, column: Column):
     month_ok = (month >= 1) & (month <= 12)
     max_day = np.where(month_ok, _DAYS_IN_MONTH[np.clip(month, 0, 12)], 0)
     max_day = np.where((month == 2) & (year % 4 != 0), 28, max_day)
-    real = month_ok & (day >= 1) & (day <= max_day)
-    error = np.where(shaped, np.where(real, "", "cpr_date"), "cpr_format").astype(object)
-    normalised = values.copy()
-    dashed = np.flatnonzero(shaped & (lengths == 11))
-    normalised[dashed] = [value[:6] + value[7:] for value in values[dashed]]
-    return normalised, error
+    real = shaped & month_ok & (day >= 1) & (day <= max_day)
+    blank = lengths == 0
+    error = np.where(real, 0, np.where(shaped, _ERROR["cpr_date"], _ERROR["cpr_format"]))
+    error = np.where(blank, _ERROR["required"] if column.required else 0, error).astype(np.int8)
+    ok = np.flatnonzero(real)
+    key = np.full(count, -1, dtype=np.int64)
+    key[ok] = pd.factorize(number[ok] @ (10 ** np.arange(9, -1, -1)))[0]
+    if pseudonymise is None:
+        return _ColumnCheck(index, None, key, blank, error, digits=digits)
+    pseudonyms = pseudonymise.of_digits(digits[ok])
+    # A null everywhere a number is blank or invalid; the pseudonym where it is real.
+    canonical = pa.nulls(count, pa.string()) if len(ok) < count else pseudonyms
+    if 0 < len(ok) < count:
+        where = np.full(count, -1, dtype=np.int64)
+        where[ok] = np.arange(len(ok))
+        canonical = pseudonyms.take(pa.array(where, mask=where < 0))
+    return _ColumnCheck(index, canonical, key, blank, error)
 
 
 def _check_code(text: pd.Series, column: Column):
@@ -195,7 +286,6 @@ def _check_decimal(text: pd.Series, column: Column):
 
 
 _CHECKERS = {
-    "cpr": _check_cpr,
     "code": _check_code,
     "text": _check_text,
     "date": _check_date,
@@ -210,9 +300,9 @@ def _duplicates(checks, profile: Profile, lines: np.ndarray, errors) -> np.ndarr
     usable = np.ones(len(lines), dtype=bool)
     key = np.zeros(len(lines), dtype=np.int64)
     for name in profile.key:
-        usable &= (errors[name] == "") & ~checks[name].blank
-        codes, uniques = pd.factorize(checks[name].values)
-        key = key * (len(uniques) + 1) + codes
+        check = checks[name]
+        usable &= (errors[name] == 0) & ~check.rows(check.blank)
+        key = key * (int(check.key.max(initial=0)) + 2) + check.rows(check.key)
     first = np.zeros(len(lines), dtype=np.int64)
     if not usable.any():
         return first
@@ -226,19 +316,25 @@ def _duplicates(checks, profile: Profile, lines: np.ndarray, errors) -> np.ndarr
 
 
 def _describe_refusals(
-    indices, cells, lines, checks, errors, duplicate_of, profile: Profile, order_other
+    indices, table: RawTable, checks, errors, duplicate_of, profile: Profile, order_other
 ) -> list[Refusal]:
+    if not len(indices):
+        return []
     secret = {c.name for c in profile.columns if c.kind == "cpr"}
-    shown = [name for name in cells.columns if name not in secret]
+    shown = [(i, name) for i, name in enumerate(table.header) if name not in secret]
+    picked = table.cells.take(pa.array(indices))
+    cells = [picked.column(i).to_pylist() for i in range(len(table.header))]
+    position = {name: i for i, name in enumerate(table.header)}
     refusals = []
-    for i in indices:
+    for k, i in enumerate(indices):
+        row = {name: cells[position[name]][k] for name in position}
         reasons: list[tuple[str, Reason]] = []
         for column in profile.columns:
-            code = errors[column.name][i]
+            code = ERRORS[errors[column.name][i]]
             if not code:
                 continue
-            raw = "" if column.name not in cells.columns else str(cells[column.name].iat[i])
-            reasons.append((column.name, _row_reason(code, column, raw, cells, i, order_other)))
+            raw = row.get(column.name, "")
+            reasons.append((column.name, _row_reason(code, column, raw, row, order_other)))
         if duplicate_of[i]:
             reasons.append(
                 (profile.key[0], reason("duplicate_row", first_line=int(duplicate_of[i])))
@@ -246,23 +342,23 @@ def _describe_refusals(
         column_name, first = reasons[0]
         refusals.append(
             Refusal(
-                line=int(lines[i]),
+                line=int(table.lines[i]),
                 column=column_name,
                 reason=first,
                 details=[{"column": name, **r.as_dict()} for name, r in reasons],
-                values={name: str(cells[name].iat[i]) for name in shown},
+                values={name: cells[j][k] for j, name in shown},
             )
         )
     return refusals
 
 
-def _row_reason(code: str, column: Column, raw: str, cells, i: int, order_other) -> Reason:
+def _row_reason(code: str, column: Column, raw: str, row: dict, order_other) -> Reason:
     value = raw.strip()[:40]
     if code == "date_order":
         other = order_other[column.name]
         return reason(
             code, column=column.name, value=value, other=other,
-            other_value=str(cells[other].iat[i]).strip(),
+            other_value=row[other].strip(),
         )  # fmt: skip
     if code == "code_format":
         return reason(code, column=column.name, length=column.length or "1-10", value=value)
@@ -278,6 +374,10 @@ def _row_reason(code: str, column: Column, raw: str, cells, i: int, order_other)
     return reason(code, column=column.name, value=value)
 
 
-def _extra_values(frame: pd.DataFrame) -> list[dict | None]:
-    records = frame.to_dict("records")
-    return [{k: v for k, v in record.items() if v.strip()} or None for record in records]
+def _extra_values(table: RawTable, extra: list[str], valid: np.ndarray) -> list[dict | None]:
+    picked = table.cells.take(pa.array(valid))
+    columns = [picked.column(table.header.index(name)).to_pylist() for name in extra]
+    return [
+        {name: value for name, value in zip(extra, values, strict=True) if value.strip()} or None
+        for values in zip(*columns, strict=True)
+    ]

@@ -289,16 +289,27 @@ def _execute(computation: Computation) -> None:
             finished_at=timezone.now(),
             timings=timings,
         )
-    _prune(registry, keep=[computation.pk, plan.base.pk if plan.base else None])
+    _prune(registry)
 
 
-def _prune(registry: Registry, keep: list[int | None]) -> None:
-    """Drop the results of computations older than the one just replaced (a reader that looked
-    up the previous current computation a moment ago can still read its results)."""
+def _prune(registry: Registry) -> None:
+    """Drop the results of computations older than the one the current one replaced (a reader
+    that looked up the previous current computation a moment ago can still read its results).
+
+    It runs after the commit, under the registry's lock: by then a newer computation may have
+    become current, and what is kept is decided from what is current now, not from what this
+    computation knew.
+    """
     try:
-        Result.objects.filter(computation__registry=registry).exclude(
-            computation_id__in=[k for k in keep if k is not None]
-        ).delete()
+        with transaction.atomic():
+            Registry.objects.select_for_update().get(pk=registry.pk)
+            newest = Computation.objects.filter(registry=registry, status=S.DONE).order_by(
+                "-finished_at", "-pk"
+            )[:2]
+            keep = {pk for row in newest.values_list("pk", "base_id") for pk in row if pk}
+            Result.objects.filter(computation__registry=registry).exclude(
+                computation_id__in=keep
+            ).delete()
     except DatabaseError:  # only housekeeping: the next computation tries again
         logger.exception("could not prune old results of %s", registry.slug)
 

@@ -82,3 +82,19 @@ def test_an_admin_sees_that_someone_has_a_second_factor_but_never_its_secret(cli
     # A lost phone: the admin removes the authenticator so the person can set up a new one.
     client.post(f"{base}{totp.pk}/delete/", {"post": "yes"})
     assert not Authenticator.objects.filter(user=karen).exists()
+
+
+def test_a_wrong_second_factor_code_is_audited_as_a_failed_login(client):
+    from departments.models import AuditAction, AuditEvent
+    from tests.departments.people import PASSWORD
+
+    karen = person("karen@example.dk", Role.CLINICIAN, department(A))
+    secret = {"secret": "JBSWY3DPEHPK3PXP"}  # base32, as the authenticator app keeps it
+    Authenticator.objects.create(user=karen, type=Authenticator.Type.TOTP, data=secret)
+    answer = client.post("/accounts/login/", {"login": karen.email, "password": PASSWORD})
+    assert answer.status_code == 302 and "/2fa/authenticate/" in answer["Location"]
+    page = client.post(answer["Location"], {"code": "12345x"})  # never a valid code
+    assert page.status_code == 200  # asked again, not let in
+    failed = AuditEvent.objects.filter(action=AuditAction.LOGIN_FAILED, user=karen).get()
+    assert failed.user_email == karen.email and failed.detail["second_factor"] == "totp"
+    assert not AuditEvent.objects.filter(action=AuditAction.LOGIN, user=karen).exists()

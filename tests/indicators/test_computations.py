@@ -352,3 +352,19 @@ def test_readers_never_see_half_a_computation(tmp_path, postgres, monkeypatch):
     second = computations.recompute(extract.registry, reason="second")
     assert seen["written"] > 0 and seen["new"] == 0 and seen["current"] == first.pk
     assert second.is_current and second.result_count == first.result_count
+
+
+def test_a_late_prune_never_takes_the_results_of_a_newer_computation(first, registry, monkeypatch):
+    """Two workers: the second computation commits, and before it prunes, a third commits and
+    becomes current; the second's prune, running late, must keep the third's results."""
+    real_prune, held_back = computations._prune, []
+    monkeypatch.setattr(computations, "_prune", lambda *a, **k: held_back.append((a, k)))
+    second = computations.recompute(registry, reason="a")
+    monkeypatch.setattr(computations, "_prune", real_prune)
+    third = computations.recompute(registry, reason="b")
+    ((args, kwargs),) = held_back
+    real_prune(*args, **kwargs)
+    third.refresh_from_db()
+    assert third.is_current
+    assert Result.objects.filter(computation=third).count() == third.result_count > 0
+    assert results(third) == results(second)

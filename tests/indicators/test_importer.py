@@ -276,3 +276,71 @@ def test_a_new_current_extract_is_recomputed_once_it_has_committed(
     latest = Computation.objects.filter(extract=extract).latest("pk")
     assert latest.pk != computation.pk and latest.is_current
     assert not Computation.objects.filter(extract=newer, is_current=True).exists()
+
+
+def _table_exists(name: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_class WHERE relname = %s", [name])
+        return cursor.fetchone() is not None
+
+
+def test_an_extracts_rows_are_its_own_partition_and_go_with_it(tmp_path, postgres):
+    from indicators.registry.load import partition_name
+
+    first = import_path(SAMPLE).extract
+    second = import_path(write(tmp_path, csv_text())).extract
+    first_table = partition_name(first.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*), min(extract_id), max(extract_id) FROM {first_table}")  # noqa: S608
+        assert cursor.fetchone() == (first.rows_imported, first.pk, first.pk)
+        cursor.execute(
+            "SELECT relispartition FROM pg_class WHERE relname = %s", [partition_name(second.pk)]
+        )
+        assert cursor.fetchone() == (True,)
+    # A row's id is its extract and its line.
+    for pk, line in OperationRow.objects.filter(extract=second).values_list("pk", "line"):
+        assert pk == (second.pk << 32) | line
+    first.delete()
+    assert not _table_exists(first_table)
+    assert OperationRow.objects.filter(extract=second).count() == second.rows_imported
+
+
+def test_an_import_that_fails_after_loading_leaves_no_table_behind(tmp_path, monkeypatch, postgres):
+    from indicators.registry import importer
+    from indicators.registry.load import partition_name
+
+    real_load = importer.load_rows
+
+    def load_then_fail(extract_id, validated, department_ids):
+        real_load(extract_id, validated, department_ids)
+        raise importer.DatabaseError("connection lost")
+
+    monkeypatch.setattr(importer, "load_rows", load_then_fail)
+    failed = import_path(write(tmp_path, csv_text())).extract
+    assert failed.status == "failed"
+    assert not _table_exists(partition_name(failed.pk))
+    assert not OperationRow.objects.filter(extract=failed).exists()
+
+
+def test_rows_are_stored_as_read_extra_columns_with_commas_and_quotes_included(tmp_path):
+    from tests.indicators.extract_files import COLUMNS
+
+    note = 'Afd. "Syd", genopereret; se notat'
+    rows = [dict(row, kommentar=note if i == 0 else "") for i, row in enumerate(ROWS)]
+    extract = import_path(write(tmp_path, csv_text(rows, columns=[*COLUMNS, "kommentar"]))).extract
+    stored = list(OperationRow.objects.filter(extract=extract).order_by("line"))
+    assert [row.extra for row in stored] == [{"kommentar": note}, None, None]
+    first = stored[0]
+    assert (first.line, first.department.code, first.procedure_code) == (
+        2,
+        ROWS[0]["afdeling_kode"],
+        ROWS[0]["procedurekode"].upper(),
+    )
+    assert len(first.pseudonym) == 32 and first.pseudonym not in CPRS
+    # And without extra columns (nothing quoted on the way to PostgreSQL) the same values arrive.
+    again = import_path(write(tmp_path, csv_text(), "uden.csv")).extract
+    plain = OperationRow.objects.filter(extract=again).order_by("line")
+    keys = ("line", "pseudonym", "operation_date", "asa", "bmi", "anastomosis", "site")
+    assert [tuple(getattr(r, k) for k in keys) for r in plain] == [
+        tuple(getattr(r, k) for k in keys) for r in stored
+    ]
