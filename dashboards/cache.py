@@ -10,19 +10,26 @@ expire.
 
 Access is decided before any lookup (departments.access); a key says what is shown, and the
 same part is shown to whoever may see it.
+
+The cache only saves work: when Redis cannot be reached, parts are built and shown as if
+nothing were cached, and the page still shows the current results.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
+from redis.exceptions import RedisError
 
 from indicators.models import Computation
+
+logger = logging.getLogger(__name__)
 
 TIMEOUT = 24 * 60 * 60  # the results change only with a new computation; a day bounds the rest
 # What builds the parts: their code, templates and translations, and the statistics they use.
@@ -61,14 +68,22 @@ def key(kind: str, *parts: Any) -> str:
     return f"dashboards:{kind}:{code_version()}:{digest}"
 
 
+def _unless_down(call: Callable[[], Any], fallback: Any) -> Any:
+    try:
+        return call()
+    except (RedisError, OSError) as exc:
+        logger.warning("page cache unavailable, building the page: %s", exc)
+        return fallback
+
+
 def get_or_build(name: str | None, build: Callable[[], Any]) -> Any:
     """The part cached under ``name``, else built and cached (``name`` None: built, not kept)."""
     if name is None:
         return build()
-    found = cache.get(name)
+    found = _unless_down(lambda: cache.get(name), None)
     if found is None:
         found = build()
-        cache.set(name, found, TIMEOUT)
+        _unless_down(lambda: cache.set(name, found, TIMEOUT), None)
     return found
 
 
@@ -77,13 +92,13 @@ def get_or_build_many(
 ) -> dict[K, Any]:
     """The part of every item of ``names``: those cached, and the others built together by one
     call of ``build`` (items named None are built and not kept)."""
-    cached = cache.get_many([n for n in names.values() if n is not None])
+    cached = _unless_down(lambda: cache.get_many([n for n in names.values() if n is not None]), {})
     found = {item: cached[n] for item, n in names.items() if n is not None and n in cached}
     missing = [item for item in names if item not in found]
     if missing:
         built = build(missing)
         keep = {names[item]: built[item] for item in missing if names[item] is not None}
         if keep:
-            cache.set_many(keep, TIMEOUT)
+            _unless_down(lambda: cache.set_many(keep, TIMEOUT), None)
         found.update(built)
     return found

@@ -196,3 +196,32 @@ def test_each_scope_gets_its_own_overview_and_a_new_computation_a_new_one(
         period_start=dt.date(2024, 1, 1),
     )
     assert re.search(rf"Landet: {re.escape(danish_percent(major.value))}", html)
+
+
+# --- Redis down -------------------------------------------------------------------------------
+
+DEAD_REDIS = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+    }
+}
+
+
+def test_with_redis_down_the_pages_still_show_the_current_results(client, tmp_path, settings):
+    build_world(tmp_path, rows=2500, seed=11)
+    koege = Department.objects.get(code=A)
+    settings.CACHES = NO_CACHE
+    client.force_login(person("kliniker@example.dk", Role.CLINICIAN, koege))
+    dashboard = client.get(dashboard_url()).content.decode()
+    client.force_login(person("national@example.dk", Role.LEADERSHIP))
+    overview = client.get("/overview/?period=2024").content.decode()
+
+    settings.CACHES = DEAD_REDIS
+    answer = client.get("/overview/?period=2024")
+    assert answer.status_code == 200
+    assert overview_parts(answer.content.decode()) == overview_parts(overview)
+    client.force_login(person("k2@example.dk", Role.CLINICIAN, koege))
+    answer = client.get(dashboard_url())
+    assert answer.status_code == 200
+    assert tiles(answer.content.decode()) == tiles(dashboard)
