@@ -220,14 +220,19 @@ def build_spc(
         split_dates, labels = [m.date for m in markers], [m.label for m in markers]
     else:
         split_dates, labels = list(splits), []
+    return spc_of_results(
+        results, kind=definition.kind, chart=chart, split_dates=split_dates, labels=labels,
+        freeze=freeze,
+    )  # fmt: skip
+
+
+def spc_of_results(results: Sequence, *, kind: str, **options) -> SpcSeries:
+    """``spc_series`` of results (anything with period_start, numerator, denominator, value)."""
     return spc_series(
         [r.period_start for r in results],
         [r.numerator for r in results],
         [r.denominator for r in results],
         [math.nan if r.value is None else r.value for r in results],
-        kind=definition.kind,
-        chart=chart,
-        split_dates=split_dates,
-        labels=labels,
-        freeze=freeze,
+        kind=kind,
+        **options,
     )

@@ -4,7 +4,6 @@ change markers and the SPC chart of a monthly series: the reads every department
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from indicators.registry.profiles import get_profile
 from indicators.services.computations import spec_of
 from indicators.services.rows import read_rows
 from indicators.services.selectors import department_definitions
-from indicators.spc import SpcError, SpcSeries, spc_series
+from indicators.spc import SpcError, SpcSeries, spc_of_results
 
 # --- what a department follows ----------------------------------------------------------------
 
@@ -201,11 +200,8 @@ def spc_of(
     """The SPC chart of a monthly series, phased at the markers (pure; raises SpcError)."""
     if not monthly:
         raise SpcError("Der er ingen måneder at vise.", "There are no months to show.")
-    return spc_series(
-        [c.period_start for c in monthly],
-        [c.numerator for c in monthly],
-        [c.denominator for c in monthly],
-        [math.nan if c.value is None else c.value for c in monthly],
+    return spc_of_results(
+        monthly,
         kind=definition.kind,
         chart=chart,
         split_dates=[m.date for m in markers],
