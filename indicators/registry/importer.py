@@ -158,9 +158,7 @@ def run_import(extract_id: int) -> ImportOutcome:
 def _process(extract_id: int, profile: Profile, table: RawTable) -> ImportOutcome:
     try:
         _set_stage(extract_id, S.VALIDATING, 30, rows_read=table.rows_read)
-        validated = validate(
-            table, profile, pseudonymiser(settings.PSEUDONYM_KEY), defer_pseudonyms=True
-        )
+        validated = validate(table, profile, pseudonymiser(settings.PSEUDONYM_KEY))
         _set_stage(extract_id, S.LOADING, 60)
         _load(extract_id, table, validated)
     except _AlreadyImported as already:
@@ -175,7 +173,6 @@ def _process(extract_id: int, profile: Profile, table: RawTable) -> ImportOutcom
 
 
 def _load(extract_id: int, table: RawTable, validated: Validated) -> Extract:
-    rows = validated.rows
     with transaction.atomic():
         extract = Extract.objects.select_related("registry").get(pk=extract_id)
         # The registry row is the lock: imports of one registry run one at a time, and the
@@ -184,13 +181,13 @@ def _load(extract_id: int, table: RawTable, validated: Validated) -> Extract:
         earlier = find_done_extract(extract.registry, extract.sha256)
         if earlier is not None:
             raise _AlreadyImported(earlier)
-        departments = upsert_departments(_department_records(rows))
+        departments = upsert_departments(_department_records(validated))
         department_ids = {code: d.pk for code, d in departments.items()}
         imported = load_rows(extract_id, validated, department_ids)
         RefusedRow.objects.bulk_create(
             (_refused_row(extract_id, refusal) for refusal in validated.refused), batch_size=5000
         )
-        period = _period(rows)
+        period = _period(validated)
         Extract.objects.filter(registry_id=extract.registry_id, is_current=True).update(
             is_current=False
         )
@@ -217,22 +214,22 @@ class _AlreadyImported(Exception):
         self.earlier = earlier
 
 
-def _period(rows) -> tuple:
-    if rows.empty:
-        return None, None
-    dates = rows["operation_date"]
-    return dates.min(), dates.max()
+def _period(validated: Validated) -> tuple:
+    return validated.extent("operation_date") if len(validated) else (None, None)
 
 
-def _department_records(rows) -> list[DepartmentRecord]:
-    if rows.empty:
+_DEPARTMENT_FIELDS = ("hospital_code", "hospital_name", "department_code", "department_name")
+
+
+def _department_records(validated: Validated) -> list[DepartmentRecord]:
+    if not len(validated):
         return []
-    names = rows[["hospital_code", "hospital_name", "department_code", "department_name"]]
-    # The last non-blank name in the file wins for each code.
-    latest = names.fillna("").drop_duplicates(subset=["department_code"], keep="last")
+    # The names on the last row of each department code in the file win.
+    last = validated.last_of_each("department_code")
+    columns = [validated.take(name, last).to_pylist() for name in _DEPARTMENT_FIELDS]
     return [
-        DepartmentRecord(r.hospital_code, r.hospital_name, r.department_code, r.department_name)
-        for r in latest.itertuples(index=False)
+        DepartmentRecord(*(value or "" for value in record))
+        for record in zip(*columns, strict=True)
     ]
 
 

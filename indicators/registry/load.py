@@ -12,7 +12,6 @@ import io
 import json
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from django.db import connection
@@ -44,14 +43,13 @@ def row_ids(extract_id: int, lines: np.ndarray) -> np.ndarray:
 
 def load_rows(extract_id: int, validated: Validated, department_ids: dict[str, int]) -> int:
     """Insert the valid rows of one extract; returns how many were written."""
-    if validated.rows.empty:
+    if not len(validated):
         return 0
-    table = _arrow_table(extract_id, validated.rows, department_ids)
     if connection.vendor == "postgresql":
-        _copy_partition(extract_id, table, validated)
+        _copy_partition(extract_id, validated, department_ids)
     else:
-        _bulk_insert(_with_pseudonyms(table, validated, 0))
-    return table.num_rows
+        _bulk_insert(_arrow_table(extract_id, validated, department_ids))
+    return len(validated)
 
 
 def drop_partition(extract_id: int) -> None:
@@ -65,36 +63,40 @@ def drop_partition(extract_id: int) -> None:
             )
 
 
-def _arrow_table(extract_id: int, rows: pd.DataFrame, department_ids: dict[str, int]) -> pa.Table:
-    n = len(rows)
-    codes, uniques = pd.factorize(rows["department_code"])
-    ids = np.array([department_ids[code] for code in uniques], dtype=np.int64)
-    lines = rows["line"].to_numpy(dtype=np.int64)
+def _arrow_table(
+    extract_id: int,
+    validated: Validated,
+    department_ids: dict[str, int],
+    rows: np.ndarray | None = None,
+) -> pa.Table:
+    """The table rows of the valid rows at ``rows`` (default all), in the table's order."""
+    lines = validated.lines if rows is None else validated.lines[rows]
+    departments = validated.values["department_code"]
+    ids = np.array(
+        [department_ids.get(code, 0) for code in departments.distinct.to_pylist()], dtype=np.int64
+    )
+    index = departments.index if rows is None else departments.index[rows]
+    extras = validated.extras
+    if extras is not None and rows is not None:
+        extras = [extras[i] for i in rows]
     columns = {
         "id": pa.array(row_ids(extract_id, lines)),
-        "extract_id": pa.array(np.full(n, extract_id, dtype=np.int64)),
-        "line": pa.array(lines),
-        "department_id": pa.array(ids[codes]),
+        "extract_id": pa.array(np.full(len(lines), extract_id, dtype=np.int64)),
+        "line": pa.array(lines.astype(np.int64)),
+        "department_id": pa.array(ids[index]),
         "extra": pa.array(
             [None if value is None else json.dumps(value, ensure_ascii=False)
-             for value in rows["extra"]],
+             for value in extras or ()] if extras is not None else [None] * len(lines),
             type=pa.string(),
         ),
     }  # fmt: skip
     for name in FIELDS:
         if name not in columns:
-            # The pseudonyms may be made a slice at a time as the rows are written.
-            columns[name] = pa.array(rows[name]) if name in rows else pa.nulls(n, pa.string())
+            columns[name] = validated.take(name, rows)
     return pa.table([columns[name] for name in FIELDS], names=FIELDS)
 
 
-def _with_pseudonyms(table: pa.Table, validated: Validated, start: int) -> pa.Table:
-    position = FIELDS.index("pseudonym")
-    pseudonyms = validated.pseudonyms(start, start + table.num_rows)
-    return table.set_column(position, "pseudonym", pseudonyms)
-
-
-def _copy_partition(extract_id: int, table: pa.Table, validated: Validated) -> None:
+def _copy_partition(extract_id: int, validated: Validated, department_ids: dict[str, int]) -> None:
     parent = sql.Identifier(OperationRow._meta.db_table)
     part = sql.Identifier(partition_name(extract_id))
     key = sql.Literal(int(extract_id))
@@ -103,7 +105,7 @@ def _copy_partition(extract_id: int, table: pa.Table, validated: Validated) -> N
     )
     # Codes, choices and pseudonyms never hold a comma, a quote or a newline, so unless the rows
     # carry extra columns (free text, as JSON) nothing is quoted, which PostgreSQL reads faster.
-    free_text = table.column("extra").null_count < table.num_rows
+    free_text = any(value is not None for value in validated.extras or ())
     options = pacsv.WriteOptions(
         include_header=False, quoting_style="needed" if free_text else "none"
     )
@@ -118,13 +120,18 @@ def _copy_partition(extract_id: int, table: pa.Table, validated: Validated) -> N
                 "CHECK (extract_id = {}))"
             ).format(part, parent, key)
         )
+        # Rows go in by department and operation date: the index is then built from sorted rows
+        # (in half the time), and a department's rows lie together on disk.
+        order = validated.order("department_code", "operation_date")
         with cursor.copy(copy_sql, writer=QueuedLibpqWriter(cursor)) as copy:
-            # A writer thread sends each slice while the next is prepared (and its CPR numbers
+            # A writer thread sends each slice while the next is taken out (its CPR numbers
             # hashed), and PostgreSQL reads one while Python works on the next: two cores busy.
-            for start in range(0, table.num_rows, _COPY_CHUNK):
-                chunk = _with_pseudonyms(table.slice(start, _COPY_CHUNK), validated, start)
+            for start in range(0, len(order), _COPY_CHUNK):
+                chunk = _arrow_table(
+                    extract_id, validated, department_ids, order[start : start + _COPY_CHUNK]
+                )
                 buffer = io.BytesIO()
-                # Nulls are written as nothing, which COPY reads as NULL; text is always quoted.
+                # Nulls are written as nothing, which COPY reads as NULL.
                 pacsv.write_csv(chunk, buffer, write_options=options)
                 copy.write(buffer.getbuffer())
         cursor.execute(

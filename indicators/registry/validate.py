@@ -9,6 +9,7 @@ columns) or in ``Validated.refused`` with its line, its first reason and all its
 
 from __future__ import annotations
 
+import functools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -25,6 +26,7 @@ from indicators.registry.reader import RawTable
 _DATE = r"\d{2}-\d{2}-\d{4}"
 _DAYS_IN_MONTH = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 _NO_DAY = np.iinfo(np.int64).min
+_POWERS_OF_TEN = 10 ** np.arange(9, -1, -1, dtype=np.int64)
 
 # Row verdicts are small integers; 0 is "fine".
 ERRORS = (
@@ -44,19 +46,70 @@ class Refusal:
 
 
 @dataclass
+class _Values:
+    """A canonical field of the valid rows, kept as its distinct values and an index per row."""
+
+    distinct: pa.Array  # canonical, null where blank (for the CPR number: its ten digits)
+    index: np.ndarray  # per valid row: which distinct value it holds
+    sort_key: np.ndarray | None = None  # per distinct value, where it is worth ordering by
+
+
+@dataclass
 class Validated:
-    rows: pd.DataFrame  # canonical columns, one row per valid operation, plus ``line``
+    """The valid rows (canonical values of each field, materialised when asked for: all of them
+    in ``rows``, or some at a time by ``take``) and the refused ones."""
+
     refused: list[Refusal]
     extra_columns: list[str]
-    # With deferred pseudonyms ``rows`` has no pseudonym column: the numbers wait here, as digits,
-    # for the loader to hash them a slice at a time while the database takes in the slice before.
-    cpr_digits: np.ndarray | None = field(default=None, repr=False)
-    pseudonymise: Pseudonymiser | None = field(default=None, repr=False)
+    lines: np.ndarray  # physical line of each valid row
+    values: dict[str, _Values] = field(repr=False)
+    extras: list[dict | None] | None = field(repr=False)  # per valid row, if extra columns
+    pseudonymise: Pseudonymiser = field(repr=False)
+    cpr_field: str | None = field(default=None, repr=False)
 
-    def pseudonyms(self, start: int, stop: int) -> pa.Array:
-        if self.cpr_digits is None:
-            return pa.array(self.rows["pseudonym"].iloc[start:stop], type=pa.string())
-        return self.pseudonymise.of_digits(self.cpr_digits[start:stop])
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def last_of_each(self, name: str) -> np.ndarray:
+        """Positions of the last valid row of each distinct canonical value of ``name``."""
+        key = self.values[name].sort_key[self.values[name].index]
+        _, from_end = np.unique(key[::-1], return_index=True)
+        return len(self) - 1 - from_end
+
+    def extent(self, name: str) -> tuple:
+        """The smallest and the largest value of ``name`` among the valid rows."""
+        values = self.values[name]
+        present = values.distinct.take(pa.array(np.unique(values.index)))
+        bounds = pc.min_max(present)
+        return bounds["min"].as_py(), bounds["max"].as_py()
+
+    def take(self, name: str, rows: np.ndarray | None = None) -> pa.Array:
+        """The canonical values of ``name`` for the valid rows at ``rows`` (default all). The
+        CPR number's field gives pseudonyms, hashed here: one HMAC per distinct number."""
+        values = self.values[name]
+        index = values.index if rows is None else values.index[rows]
+        if name == self.cpr_field:
+            digits = np.frombuffer(values.distinct.buffers()[1], dtype=np.uint8)
+            return self.pseudonymise.of_digits(digits.reshape(-1, 10)[index])
+        return values.distinct.take(pa.array(index))
+
+    def order(self, *names: str) -> np.ndarray:
+        """Positions of the valid rows sorted by the fields ``names`` (each with a sort key)."""
+        key = np.zeros(len(self), dtype=np.int64)
+        for name in names:
+            values = self.values[name]
+            spread = int(values.sort_key.max(initial=0)) + 2
+            key = key * spread + values.sort_key[values.index] + 1
+        return np.argsort(key, kind="stable")
+
+    @functools.cached_property
+    def rows(self) -> pd.DataFrame:
+        """Every valid row with every canonical field, plus ``line`` and ``extra``."""
+        frame = {"line": pd.Series(self.lines)}
+        for name in self.values:
+            frame[name] = pd.Series(pd.arrays.ArrowExtensionArray(self.take(name)))
+        frame["extra"] = pd.Series(self.extras or [None] * len(self), dtype=object)
+        return pd.DataFrame(frame)
 
 
 @dataclass
@@ -64,27 +117,25 @@ class _ColumnCheck:
     """The verdict on one column: per distinct value, and the distinct value of each row."""
 
     index: np.ndarray  # per row: which distinct value it holds
-    canonical: pa.Array | None  # per distinct value: canonical, null where blank or invalid
+    # per distinct value: canonical, null where blank or invalid (CPR numbers: ten digits)
+    canonical: pa.Array
     key: np.ndarray  # per distinct value: equal canonical values share a number
     blank: np.ndarray  # per distinct value
     error: np.ndarray  # per distinct value: a number of ERRORS
     days: np.ndarray | None = None  # date columns, per distinct value: days since 1970
-    digits: np.ndarray | None = None  # CPR numbers, per distinct value: ten ASCII digits
+    sort_key: np.ndarray | None = None  # per distinct value: its place in canonical order
 
     def rows(self, per_value: np.ndarray) -> np.ndarray:
         return per_value[self.index]
 
 
-def validate(
-    table: RawTable, profile: Profile, pseudonymise: Pseudonymiser, *, defer_pseudonyms=False
-) -> Validated:
+def validate(table: RawTable, profile: Profile, pseudonymise: Pseudonymiser) -> Validated:
     n = len(table.lines)
     lines = table.lines
-    hasher = None if defer_pseudonyms else pseudonymise
 
     def check(column: Column) -> _ColumnCheck:
         raw = _encode(table.column(column.name)) if column.name in table.header else None
-        return _check_column(raw, n, column, hasher)
+        return _check_column(raw, n, column)
 
     # Arrow's and numpy's kernels release the GIL: two columns are checked at a time.
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -123,18 +174,15 @@ def validate(
     refusals.sort(key=lambda r: r.line)
 
     valid = np.flatnonzero(~invalid)
-    rows = {"line": pd.Series(lines[valid])}
-    cpr_digits = None
-    for column in profile.columns:
-        check = checks[column.name]
-        if check.canonical is None:  # deferred pseudonyms
-            cpr_digits = check.digits[check.index[valid]]
-            continue
-        values = check.canonical.take(pa.array(check.index[valid]))
-        rows[column.field] = pd.Series(pd.arrays.ArrowExtensionArray(values))
+    values = {
+        column.field: _Values(checks[c].canonical, checks[c].index[valid], checks[c].sort_key)
+        for column in profile.columns
+        for c in [column.name]
+    }
+    cpr = next((column.field for column in profile.columns if column.kind == "cpr"), None)
     extra = [name for name in table.header if name not in set(order) and name]
-    rows["extra"] = pd.Series(_extra_values(table, extra, valid) if extra else [None] * len(valid))
-    return Validated(pd.DataFrame(rows), refusals, extra, cpr_digits, pseudonymise)
+    extras = _extra_values(table, extra, valid) if extra else None
+    return Validated(refusals, extra, lines[valid], values, extras, pseudonymise, cpr)
 
 
 _TYPES = {
@@ -158,9 +206,7 @@ def _encode(raw: pa.Array) -> pa.DictionaryArray:
     return raw.dictionary_encode()
 
 
-def _check_column(
-    encoded: pa.DictionaryArray | None, n: int, column: Column, pseudonymise: Pseudonymiser | None
-) -> _ColumnCheck:
+def _check_column(encoded: pa.DictionaryArray | None, n: int, column: Column) -> _ColumnCheck:
     if encoded is None:  # an optional column the file does not have: blank in every row
         index = np.zeros(n, dtype=np.int32)
         uniques = pa.array([""], type=pa.string())
@@ -168,7 +214,7 @@ def _check_column(
         index = encoded.indices.to_numpy(zero_copy_only=False)
         uniques = encoded.dictionary
     if column.kind == "cpr":
-        return _check_cpr(index, uniques, column, pseudonymise)
+        return _check_cpr(index, uniques, column)
     text = pd.Series(uniques.to_pylist(), dtype=object).str.strip()
     blank = (text == "").to_numpy(dtype=bool)
     values, error = _CHECKERS[column.kind](text, column)
@@ -179,45 +225,33 @@ def _check_column(
     if column.kind == "date":
         values = np.where(usable, values, np.datetime64("NaT")).astype("datetime64[D]")
         days = np.where(usable, values.astype(np.int64), _NO_DAY)
-        key = pd.factorize(values)[0]
     elif column.kind in {"int", "decimal"}:
         values = np.where(usable, values, np.nan).astype(float)
-        key = pd.factorize(values)[0]
     else:
         values = np.where(usable, values, None).astype(object)
-        key = pd.factorize(values)[0]
+    # Equal canonical values share a number, in the values' order (blank: -1).
+    key = pd.factorize(values, sort=True)[0]
     canonical = pa.array(values, from_pandas=True).cast(_arrow_type(column))
-    return _ColumnCheck(index, canonical, key, blank, numbers, days)
+    return _ColumnCheck(index, canonical, key, blank, numbers, days, sort_key=key)
 
 
-def _check_cpr(
-    index: np.ndarray, uniques: pa.Array, column: Column, pseudonymise: Pseudonymiser | None
-) -> _ColumnCheck:
-    """Without ``pseudonymise`` the pseudonyms are left to the loader (``Validated.pseudonyms``)."""
-    # Nearly every CPR number in a file is distinct: this check works on the characters as a byte
-    # matrix read straight from the Arrow buffers, not on Python strings.
-    text = pc.utf8_trim_whitespace(uniques)
+def _check_cpr(index: np.ndarray, uniques: pa.Array, column: Column) -> _ColumnCheck:
+    """Canonical value: the ten digits (hashed into pseudonyms only as rows are taken out)."""
+    # Nearly every CPR number in a file is distinct: Arrow's kernels bring each to ten characters
+    # (the dash dropped), and the checks work on those as a matrix of bytes, not Python strings.
+    text = pc.utf8_trim_whitespace(uniques).cast(pa.binary())
     count = len(text)
-    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[
-        text.offset : text.offset + count + 1
-    ]
-    data = text.buffers()[2]
-    chars = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
-    lengths = np.diff(offsets)
-    digits = np.zeros((count, 10), dtype=np.uint8)
-    shaped = np.zeros(count, dtype=bool)
-    for width in (10, 11):
-        rows = np.flatnonzero(lengths == width)
-        if not len(rows):
-            continue
-        matrix = chars[offsets[rows, None] + np.arange(width)]
-        if width == 11:
-            dash = matrix[:, 6] == ord("-")
-            rows, matrix = rows[dash], np.delete(matrix[dash], 6, axis=1)
-        digits[rows] = matrix
-        shaped[rows] = True
+    lengths = pc.binary_length(text).to_numpy(zero_copy_only=False)
+    dashed = pc.and_(pc.equal(lengths, 11), pc.equal(pc.binary_slice(text, 6, 7), b"-"))
+    ten = pc.if_else(dashed, pc.binary_replace_slice(text, 6, 7, b""), text)
+    shaped = pc.equal(pc.binary_length(ten), 10).to_numpy(zero_copy_only=False)
+    # Every value ten bytes long, so that the data buffer is the matrix itself.
+    ten = pc.if_else(pa.array(shaped), ten, pa.scalar(b"xxxxxxxxxx", pa.binary()))
+    first = np.frombuffer(ten.buffers()[1], dtype=np.int32)[ten.offset]
+    digits = np.frombuffer(ten.buffers()[2], dtype=np.uint8)[first : first + 10 * count]
+    digits = digits.reshape(count, 10)
     shaped &= ((digits >= ord("0")) & (digits <= ord("9"))).all(axis=1)
-    number = digits.astype(np.int64) - ord("0")
+    number = digits[:, :6].astype(np.int16) - ord("0")
     day = number[:, 0] * 10 + number[:, 1]
     month = number[:, 2] * 10 + number[:, 3]
     year = number[:, 4] * 10 + number[:, 5]
@@ -231,16 +265,9 @@ def _check_cpr(
     error = np.where(blank, _ERROR["required"] if column.required else 0, error).astype(np.int8)
     ok = np.flatnonzero(real)
     key = np.full(count, -1, dtype=np.int64)
-    key[ok] = pd.factorize(number[ok] @ (10 ** np.arange(9, -1, -1)))[0]
-    if pseudonymise is None:
-        return _ColumnCheck(index, None, key, blank, error, digits=digits)
-    pseudonyms = pseudonymise.of_digits(digits[ok])
-    # A null everywhere a number is blank or invalid; the pseudonym where it is real.
-    canonical = pa.nulls(count, pa.string()) if len(ok) < count else pseudonyms
-    if 0 < len(ok) < count:
-        where = np.full(count, -1, dtype=np.int64)
-        where[ok] = np.arange(len(ok))
-        canonical = pseudonyms.take(pa.array(where, mask=where < 0))
+    key[ok] = pd.factorize((digits[ok] - ord("0")).astype(np.int64) @ _POWERS_OF_TEN)[0]
+    matrix = pa.py_buffer(np.ascontiguousarray(digits))
+    canonical = pa.FixedSizeBinaryArray.from_buffers(pa.binary(10), count, [None, matrix])
     return _ColumnCheck(index, canonical, key, blank, error)
 
 
