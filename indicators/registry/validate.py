@@ -100,7 +100,7 @@ class Validated:
             values = self.values[name]
             spread = int(values.sort_key.max(initial=0)) + 2
             key = key * spread + values.sort_key[values.index] + 1
-        return np.argsort(key, kind="stable")
+        return np.argsort(key)
 
     @functools.cached_property
     def rows(self) -> pd.DataFrame:

@@ -389,3 +389,11 @@ def test_a_million_numbers_and_one_number_get_the_same_pseudonym():
     digits = np.frombuffer("".join(numbers).encode(), dtype=np.uint8).reshape(-1, 10)
     assert PSEUDONYMS.of_digits(digits).to_pylist() == list(PSEUDONYMS(np.array(numbers)))
     assert PSEUDONYMS.of_digits(digits[:0]).to_pylist() == []
+
+
+@pytest.mark.parametrize("quotes", [0, 3, 250_001])  # none, a few, and more than worth a loop
+def test_quote_positions_are_found_however_many_there_are(quotes):
+    data = b'a;"b";c\n' + b'x"' * quotes
+    raw = np.frombuffer(data, dtype=np.uint8)
+    expected = np.flatnonzero(raw == ord('"'))
+    assert reader._quote_positions(data, raw).tolist() == expected.tolist()
