@@ -25,11 +25,31 @@ def audit_list(request):
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    rows = [{"event": event, "detail": detail_lines(event.detail)} for event in page]
     return render(
         request,
         "departments/audit_list.html",
-        {"form": form, "page": page, "query": query.urlencode()},
+        {"form": form, "page": page, "rows": rows, "query": query.urlencode()},
     )
+
+
+def detail_lines(detail: dict | None) -> list[tuple[str, str]]:
+    """An event's detail as (key, text) lines to read, not JSON; empty values are left out."""
+    return [
+        (str(key), _plain(value)) for key, value in sorted((detail or {}).items()) if _has(value)
+    ]
+
+
+def _has(value) -> bool:
+    return value not in (None, "", [], {})
+
+
+def _plain(value) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {_plain(item)}" for key, item in value.items() if _has(item))
+    if isinstance(value, list | tuple):
+        return "; ".join(_plain(item) for item in value)
+    return str(value)
 
 
 @login_required

@@ -14,6 +14,7 @@ import datetime as dt
 import math
 from typing import Any
 
+from django.utils import formats, translation
 from django.utils.translation import gettext as _
 
 FONT_FAMILY = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
@@ -174,8 +175,10 @@ def period_label(
 
 
 def date_label(day: dt.date, language: str | None = "da") -> str:
-    """A day as "05.03.2022" (Danish) or "2022-03-05" (English, ISO)."""
-    return f"{day:%d.%m.%Y}" if is_danish(language) else day.isoformat()
+    """A day in the portal's short date format (qualityportal/formats), "05-03-2022", the same
+    in both languages as the templates' ``|date:"SHORT_DATE_FORMAT"``."""
+    with translation.override("da" if is_danish(language) else "en"):
+        return formats.date_format(day, "SHORT_DATE_FORMAT")
 
 
 def locale_dictionary() -> dict[str, Any]:
@@ -201,7 +204,7 @@ def locale_dictionary() -> dict[str, Any]:
             "shortDays": DAYS_DA_SHORT,
             "months": MONTHS_DA,
             "shortMonths": MONTHS_DA_SHORT,
-            "date": "%d.%m.%Y",
+            "date": "%d-%m-%Y",  # SHORT_DATE_FORMAT in qualityportal/formats
             "decimal": ",",
             "thousands": ".",
         },

@@ -2,7 +2,7 @@
 
 Points, the centre line of each phase (dashed red where the runs analysis finds non-random
 variation), the limits of a p-chart, the phase boundaries labelled with their change markers,
-each phase's centre written on the chart, the target and the national line, and the points
+each phase's centre written above the chart, the target and the national line, and the points
 outside the limits marked with their own symbol (never colour alone). Proportions are drawn in
 per cent.
 """
@@ -26,6 +26,9 @@ from dashboards.figures.common import (
     value_text,
 )
 from indicators.spc import SpcSeries
+
+# Height in pixels of one row of labels above the plot (the phase centre, the change marker).
+PHASE_LABEL_ROW = 16
 
 
 def _finite(value: float | None) -> bool:
@@ -119,15 +122,21 @@ def spc_figure(
         }
         if runs:
             centre_text += " · " + _("serie-signal")
+        # Written just above the plot at the start of its phase, not on the line: there the
+        # points and lines crossing it made it unreadable, and a background would hide data.
+        # A phase that starts late in the series is labelled from its end, to stay in the chart.
+        late = idx[0] > len(points) * 2 / 3 and len(px) > 1
         annotations.append(
             {
-                "x": px[len(px) // 2],
-                "y": y(phase.cl),
+                "x": px[-1] if late else px[0],
+                "y": 1,
+                "xref": "x",
+                "yref": "paper",
+                "xanchor": "right" if late else "left",
+                "yanchor": "bottom",
                 "text": centre_text,
                 "showarrow": False,
-                "yshift": 11,
                 "font": {"size": 11, "color": COLOURS["signal"] if runs else COLOURS["centre"]},
-                "bgcolor": "rgba(255,255,255,0.8)",
             }
         )
         if number_in_order:
@@ -153,6 +162,7 @@ def spc_figure(
                     "yref": "paper",
                     "yanchor": "bottom",
                     "xanchor": "left",
+                    "yshift": PHASE_LABEL_ROW,  # a row above the centre line labels
                     "text": f"▼ {label} ({month_label(phase.start, language, short=True)})",
                     "showarrow": False,
                     "font": {"size": 11, "color": COLOURS["ink"]},
@@ -220,8 +230,10 @@ def spc_figure(
                 "x": [xs[i] for i in outside],
                 "y": [values[i] for i in outside],
                 "name": _("Uden for kontrolgrænserne"),
+                # An open symbol is drawn in the marker's colour (the line sets only its width),
+                # which is also what the legend shows.
                 "marker": {
-                    "color": "rgba(0,0,0,0)",
+                    "color": COLOURS["signal"],
                     "size": 15,
                     "symbol": "diamond-open",
                     "line": {"color": COLOURS["signal"], "width": 2},
@@ -235,7 +247,7 @@ def spc_figure(
         language,
         shapes=shapes,
         annotations=annotations,
-        margin={"t": 72},
+        margin={"t": 72 + PHASE_LABEL_ROW},
         xaxis={"type": "date", "tickformat": "%b %Y", "hoverformat": "%B %Y"},
         yaxis={"rangemode": "tozero", "ticksuffix": unit, "title": {"text": _y_title(kind)}},
         height=440,

@@ -28,7 +28,7 @@ from dashboards.figures.common import (
 )
 from dashboards.figures.sparkline import sparkline_figure
 from departments import access
-from departments.models import Department
+from departments.models import Department, Role
 from indicators.disclosure import suppress_small
 
 # --- shared by the department's pages ---------------------------------------------------------
@@ -83,20 +83,41 @@ class PageQuery:
         return "?" + urlencode(params) if params else ""
 
 
+# The extract's values for tumour site and urgency, as the pages name them (filters, patients).
+SITE_LABELS = {"kolon": gettext_lazy("Kolon"), "rektum": gettext_lazy("Rektum")}
+URGENCY_LABELS = {"elektiv": gettext_lazy("Elektiv"), "akut": gettext_lazy("Akut")}
+
+
+def value_label(value: str, labels: dict) -> str:
+    """A coded value by its label in the page's language; an unknown code as it is."""
+    return str(labels.get(value, value))
+
+
+def settings_url(user, department: Department) -> str:
+    """The department's settings page, for those who may coordinate it; else empty."""
+    # Without a coordinator role anywhere (already read for the header) there is no need to ask.
+    if Role.COORDINATOR not in access.roles_of(user):
+        return ""
+    if not access.can(user, "coordinate", department):
+        return ""
+    return reverse("department_settings", args=[department.code])
+
+
 def page_context(request, department: Department, query: PageQuery) -> dict:
     """What every department page shows around its content: the switcher and the form."""
     others = access.departments_for(request.user, "aggregate").order_by("name", "code")
     return {
         "department": department,
         "switch_departments": list(others),
+        "settings_url": settings_url(request.user, department),
         "query": query,
         "period_types": [
             ("month", _("Måned")),
             ("quarter", _("Kvartal")),
             ("year", _("År")),
         ],
-        "sites": [("kolon", _("Kolon")), ("rektum", _("Rektum"))],
-        "urgencies": [("elektiv", _("Elektiv")), ("akut", _("Akut"))],
+        "sites": [(code, str(label)) for code, label in SITE_LABELS.items()],
+        "urgencies": [(code, str(label)) for code, label in URGENCY_LABELS.items()],
         "filter_labels": _filter_labels(query.filters),
         "plotly_locale": locale_dictionary(),
         "ci_label": ci_label(language()),
@@ -104,17 +125,11 @@ def page_context(request, department: Department, query: PageQuery) -> dict:
 
 
 def _filter_labels(filters: selectors.Filters) -> list[str]:
-    names = {
-        "kolon": _("Kolon"),
-        "rektum": _("Rektum"),
-        "elektiv": _("Elektiv"),
-        "akut": _("Akut"),
-    }
     labels = []
     if filters.site:
-        labels.append(_("Tumorlokalisation: %(v)s") % {"v": names[filters.site]})
+        labels.append(_("Tumorlokalisation: %(v)s") % {"v": value_label(filters.site, SITE_LABELS)})
     if filters.urgency:
-        labels.append(_("Prioritet: %(v)s") % {"v": names[filters.urgency]})
+        labels.append(_("Prioritet: %(v)s") % {"v": value_label(filters.urgency, URGENCY_LABELS)})
     return labels
 
 

@@ -14,8 +14,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from dashboards import selectors
-from dashboards.figures.common import date_label, number, period_label
-from dashboards.views.department import PageQuery, language, page_context
+from dashboards.figures.common import number, period_label
+from dashboards.views.department import (
+    SITE_LABELS,
+    URGENCY_LABELS,
+    PageQuery,
+    language,
+    page_context,
+    value_label,
+)
 from departments import access, audit
 from departments.models import AuditAction
 
@@ -23,23 +30,20 @@ PSEUDONYM_SHOWN = 8  # enough to tell rows apart in a review, too short to look 
 
 
 def _row(record: dict, lang: str) -> dict:
-    def day(name: str) -> str:
-        value = record.get(name)
-        return date_label(value, lang) if value else ""
-
+    """One operation as the table shows it; days stay dates for the template's date format."""
     return {
         "line": record["line"],
         "pseudonym": record["pseudonym"][:PSEUDONYM_SHOWN],
-        "admission": day("admission_date"),
-        "operation": day("operation_date"),
-        "discharge": day("discharge_date"),
+        "admission": record.get("admission_date"),
+        "operation": record.get("operation_date"),
+        "discharge": record.get("discharge_date"),
         "procedure": record["procedure_code"],
-        "site": record.get("site") or "",
-        "priority": record.get("priority") or "",
+        "site": value_label(record.get("site") or "", SITE_LABELS),
+        "priority": value_label(record.get("priority") or "", URGENCY_LABELS),
         "grade": record.get("clavien_dindo") or "",
-        "reoperation": day("reoperation_date"),
-        "readmission": day("readmission_date"),
-        "death": day("death_date"),
+        "reoperation": record.get("reoperation_date"),
+        "readmission": record.get("readmission_date"),
+        "death": record.get("death_date"),
         "measure": number(record["measure"], 0, lang) if "measure" in record else "",
     }
 

@@ -148,6 +148,9 @@ def _context(request, department: Department, forms: dict) -> dict:
     own = [d for d in forms["indicators"].definitions if d.department_id == department.pk]
     return {
         "department": department,
+        # The header's menu marks this page (the view already required "coordinate").
+        "settings_url": reverse("department_settings", args=[department.code]),
+        "settings_current": True,
         "indicators_form": forms["indicators"],
         "own_form": forms["own"],
         "marker_form": forms["marker"],

@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from dashboards import selectors
 from departments.models import AuditEvent, Department, Hospital, Role
+from departments.services import grant_role
 from indicators.models import (
     ChangeMarker,
     Computation,
@@ -254,6 +255,7 @@ def test_a_signal_badge_shows_where_the_spc_of_the_latest_phase_finds_one(client
         expected = selectors.latest_signal(chart)
         tile = page[page.index(f'id="tile-{definition.slug}"') :].split("</article>")[0]
         assert ("badge signal" in tile) is expected.any, definition.slug
+        assert "▲" not in tile and "▼" not in tile  # a signal has no direction of its own
         if expected.outside:
             assert "uden for kontrolgrænserne" in tile
         if expected.runs:
@@ -508,12 +510,60 @@ def test_a_clinician_sees_the_patients_behind_the_number_and_the_view_is_audited
     for row in rows.filter(clavien_dindo__in=MAJOR_GRADES):
         assert row.pseudonym[:8] in events
         assert row.pseudonym not in page  # only the short pseudonym
-        assert row.operation_date.strftime("%d.%m.%Y") in events
+        assert row.operation_date.strftime("%d-%m-%Y") in events  # SHORT_DATE_FORMAT
     missing = rows.filter(clavien_dindo=None).count()
     assert f"<dd>{missing}</dd>" in page
     event = AuditEvent.objects.get(action="patients_viewed")
     assert (event.department_code, event.target) == (A, "major_complication/2022-03")
     assert event.detail["events"] == stored.numerator
+
+
+def test_the_english_patient_list_names_site_and_urgency_as_the_filters_do(client, clinician):
+    client.force_login(clinician)
+    page = client.get(patients_url("2022-03"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    events = page[page.index('id="events-title"') : page.index('id="missing-title"')]
+    cells = re.findall(r"<td>([^<]*)</td>", events)
+    assert {"Colon", "Rectum"} & set(cells) and {"Elective", "Emergency"} & set(cells)
+    assert not {"kolon", "rektum", "elektiv", "akut"} & set(cells)
+    dashboard = client.get(dashboard_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<option value="rektum">Rectum</option>' in dashboard
+    assert '<option value="akut">Emergency</option>' in dashboard
+    # Days in the portal's short date format, the same in both languages.
+    assert re.search(r'<td class="date">\d\d-03-2022</td>', events)
+    assert "recorded in the access log" in page
+
+
+def test_a_coordinator_finds_the_settings_from_the_dashboard_and_the_menu(client, coordinator):
+    client.force_login(coordinator)
+    settings_url = reverse("department_settings", args=[A])
+    for url in (dashboard_url(), indicator_url(), patients_url("2022-03")):
+        page = client.get(url).content.decode()
+        assert f'href="{settings_url}"' in page, url
+    page = client.get(dashboard_url()).content.decode()
+    assert page.count(f'href="{settings_url}"') == 2  # the header's menu and the dashboard
+    assert ">Indstillinger</a>" in page
+    english = client.get(dashboard_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert ">Settings</a>" in english
+
+
+def test_clinicians_and_leadership_get_no_settings_link(client, clinician, leader):
+    settings_url = reverse("department_settings", args=[A])
+    for user in (clinician, leader):
+        client.force_login(user)
+        page = client.get(dashboard_url()).content.decode()
+        assert settings_url not in page and ">Indstillinger<" not in page
+        assert client.get(settings_url).status_code == 403
+
+
+def test_a_coordinator_of_another_department_gets_no_settings_link_here(client, koege, vejle):
+    # Coordinator in Vejle, clinician in Køge: Køge's pages do not offer Køge's settings.
+    user = person("begge@example.dk", Role.COORDINATOR, vejle)
+    grant_role(user, Role.CLINICIAN, department=koege)
+    client.force_login(user)
+    page = client.get(dashboard_url(A)).content.decode()
+    assert reverse("department_settings", args=[A]) not in page
+    page = client.get(dashboard_url(B)).content.decode()
+    assert f'href="{reverse("department_settings", args=[B])}"' in page
 
 
 def test_a_coordinator_sees_the_patients_too(client, coordinator):

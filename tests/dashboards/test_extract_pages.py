@@ -154,6 +154,14 @@ def test_the_history_marks_the_current_extract(client, coordinator):
     assert f'href="/extracts/{extract.pk}/"' in html
 
 
+def test_the_extract_pages_say_they_cover_every_department(client, coordinator):
+    extract = import_path(SAMPLE).extract
+    for url in ("/extracts/", "/extracts/upload/", f"/extracts/{extract.pk}/"):
+        html = client.get(url).content.decode()
+        top = html[html.index('<header class="topbar">') : html.index("</header>")]
+        assert "Alle afdelinger" in top, url
+
+
 def test_upload_page_says_when_background_work_is_unavailable(client, coordinator, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"

@@ -53,7 +53,9 @@ def test_periods_are_named_in_the_pages_language():
     assert common.period_label(dt.date(2022, 4, 1), "quarter") == "2. kvt. 2022"
     assert common.period_label(dt.date(2022, 4, 1), "quarter", "en") == "Q2 2022"
     assert common.period_label(march, "year") == "2022"
-    assert common.date_label(dt.date(2022, 3, 5)) == "05.03.2022"
+    # The portal's SHORT_DATE_FORMAT (qualityportal/formats), in both languages.
+    assert common.date_label(dt.date(2022, 3, 5)) == "05-03-2022"
+    assert common.date_label(dt.date(2022, 3, 5), "en") == "05-03-2022"
 
 
 def test_the_base_layout_carries_the_danish_separators_and_merges_overrides():
@@ -95,6 +97,10 @@ def test_an_spc_figure_draws_phases_at_the_change_markers_with_their_labels():
     assert "▼ Ny stapler (jan 2023)" in texts
     assert "Fase 1: centerlinje 30,0 %" in texts
     assert "Fase 2: centerlinje 10,0 %" in texts
+    # The centre values are written above the plot, where no point or line crosses them.
+    centres = [a for a in layout["annotations"] if a["text"].startswith("Fase ")]
+    assert {(a["yref"], a["y"], a["yanchor"]) for a in centres} == {("paper", 1, "bottom")}
+    assert centres[0]["x"] == "2022-01-01"  # at the start of its phase
     names = [t.get("name") for t in fig["data"]]
     assert names.count("Kontrolgrænser (3 sigma)") == 4  # upper and lower per phase
     assert "Mål: højst 20,0 %" in names and "Landsplan" in names
@@ -114,6 +120,8 @@ def test_points_outside_the_limits_are_marked_with_a_symbol_not_only_a_colour():
     marked = next(t for t in fig["data"] if t.get("name") == "Uden for kontrolgrænserne")
     assert marked["x"] == ["2022-12-01"]
     assert marked["marker"]["symbol"] == "diamond-open"
+    # An open symbol is drawn in the marker's colour: transparent would hide it and its legend.
+    assert marked["marker"]["color"] == common.COLOURS["signal"]
     points = next(t for t in fig["data"] if t.get("name") == "Månedens værdi")
     assert points["marker"]["symbol"][11] == "diamond"
     assert "Uden for kontrolgrænserne: december 2022." in fig["description"]

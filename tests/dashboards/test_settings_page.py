@@ -136,6 +136,13 @@ def test_a_coordinator_sees_the_standard_indicators_and_the_sections(client, coo
     assert "<script>" not in html  # no inline script: data goes by json_script only
 
 
+def test_the_header_names_the_department_and_marks_the_settings_as_the_page(client, coordinator):
+    html = client.get(URL).content.decode()
+    top = html[html.index('<header class="topbar">') : html.index("</header>")]
+    assert f'href="/departments/{A}/">Kirurgisk Afdeling; Køge</a>' in top
+    assert f'<a href="{URL}" aria-current="page">Indstillinger</a>' in top
+
+
 def test_an_empty_post_saves_nothing_and_says_so(client, coordinator):
     response = client.post(URL, {})
     assert response.status_code == 200

@@ -203,6 +203,33 @@ def test_admins_filter_the_log_by_user_action_department_and_date(client, admin)
     assert "mallory@example.dk" in html and "Mislykket log ind" in html
 
 
+def test_the_audit_page_reads_as_text_and_its_table_scrolls_in_its_box(client, admin):
+    karen = person("karen@example.dk", Role.CLINICIAN, department(A))
+    detail = {"indicator": "major_complication", "period": "2024-11", "events": 2, "site": ""}
+    audit.record(
+        request_from(user=karen), "patients_viewed", department=department(A), detail=detail
+    )
+    html = client.get("/audit/").content.decode()
+    assert '<div class="table-scroll">\n<table class="data audit">' in html
+    assert "indicator:</span> major_complication" in html
+    assert "events:</span> 2" in html
+    assert "site:" not in html  # an empty value says nothing
+    assert '{"events"' not in html and "&quot;events&quot;" not in html  # no raw JSON
+    top = html[html.index('<header class="topbar">') : html.index("</header>")]
+    assert ">Adgangslog</a>" in top and "Revisionslog" not in html
+
+
+def test_the_detail_of_a_role_change_is_one_line_per_key():
+    from departments.views import detail_lines
+
+    detail = {
+        "granted": [{"department": "4202200", "hospital": "", "role": "clinician"}],
+        "via": "",
+    }
+    assert detail_lines(detail) == [("granted", "department: 4202200, role: clinician")]
+    assert detail_lines(None) == []
+
+
 def test_the_audit_page_is_paginated_keeping_the_filter(client, admin):
     for _ in range(55):
         audit.record(request_from(), "login_failed", email="mallory@example.dk")
