@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +60,10 @@ def sha256_of(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def _hex_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def import_path(path: Path, *, profile_slug: str = "dccg", user=None) -> ImportOutcome:
     """Import a file on disk now (the management command); the file stays where it is.
 
@@ -67,13 +72,21 @@ def import_path(path: Path, *, profile_slug: str = "dccg", user=None) -> ImportO
     """
     profile = get_profile(profile_slug)
     data = path.read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
+    # The digest (hashlib lets go of the GIL) is taken while Arrow parses the file.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(_hex_digest, data)
+        try:
+            table, refused = read_extract(data, profile), None
+        except FileRefused as exc:
+            table, refused = None, exc
+        sha = digest.result()
+    del data
     registry = Registry.objects.filter(slug=profile.slug).first()
     earlier = registry and find_done_extract(registry, sha)
     if earlier:
         return ImportOutcome(earlier, already_imported=True)
-    table = read_extract(data, profile)
-    del data
+    if refused is not None:
+        raise refused
     extract = Extract.objects.create(
         registry=registry or registry_for(profile),
         profile_version=profile.version,
