@@ -157,3 +157,16 @@ def require(user, need: Need, department: Department | None = None) -> None:
 def needs_second_factor(user) -> bool:
     """Roles that see patient rows: the ones a setting can require TOTP for."""
     return bool(roles_of(user) & {Role.CLINICIAN, Role.COORDINATOR})
+
+
+def exact_scope(user) -> frozenset[int]:
+    """The departments whose aggregated results the user sees exactly: their own staff roles and
+    their leadership scope. Everything pooled beyond them (the national ``ALL``) reaches the
+    user only as ``indicators.disclosure`` protects it (docs/privacy.md)."""
+    if not _active(user):
+        return frozenset()
+    cached = getattr(user, "_portal_exact_scope", None)
+    if cached is None:
+        cached = frozenset(departments_for(user, "aggregate").values_list("pk", flat=True))
+        user._portal_exact_scope = cached
+    return cached

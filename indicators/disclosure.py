@@ -1,108 +1,440 @@
-"""Small numbers outside a department's own staff: counts of 1 to 4 shown as "<5".
+"""Small numbers: how a pooled result is shown to a viewer who may not see all of it exactly.
 
-Pure Python and pandas, no Django: the pages, the API and the exports call it on whatever rows
-they are about to show anyone who is not the department's own staff (leadership pages, the
-overview, answers and files covering more than one department).
+Pure Python, no Django. Who sees what is decided in ``departments.access`` (the viewer's exact
+scope) and applied in ``indicators.services.disclosure``; this module does the arithmetic.
 
-Per row, with the default field names and ``threshold=5``:
+The portal shows every viewer the departments in their own scope exactly (their own staff, and
+leadership whose hospital, region or country contains them). The only aggregate that reaches a
+viewer from outside that scope is the national pool ``ALL``. Subtracting the viewer's own
+departments from it gives the *rest*: the pooled count of every department the viewer may not
+see. For each standard indicator and each count (numerator, denominator) the rest forms a tree
+per calendar year: year = its four quarters, quarter = its three months. :func:`protect_pool`
+hides the ``ALL`` counts whose rest is 1 to ``threshold - 1`` (*primary* suppression), then keeps
+hiding more (*complementary* suppression) until no hidden small rest can be worked out from what
+is shown.
 
-- ``numerator`` 1-4: shown as "<5"; ``value``, ``ci_low`` and ``ci_high`` hidden (None), since a
-  proportion and its denominator give the numerator back.
-- ``denominator`` 1-4: shown as "<5"; the numerator is shown as "<5" too (it is at most the
-  denominator, and with the denominator known to be small any exact numerator, even 0, says too
-  much), and ``value``/``ci_low``/``ci_high`` hidden.
-- ``missing`` 1-4: shown as "<5" only; it is counted apart from the denominator, so it hides
-  nothing else.
-- 0 is shown as 0 (nobody can be singled out of nobody), and a count that is absent (None, NaN)
-  stays absent.
-
-Rows are not changed in place; a new list of dicts (or a new DataFrame) is returned. In a
-DataFrame the fields touched become object columns holding "<5" strings and None.
+"Worked out" is judged as the strongest attacker would: knowing every shown count, the sums that
+tie the tree together, that a small count lies between 1 and ``threshold - 1``, that any other
+hidden count is at least ``threshold`` (or is 0 and known to be), and that a numerator never
+exceeds its denominator. On a tree those facts give each hidden count an exact range by interval
+propagation (:func:`_ranges`, two passes); a small count whose range is one number is pinned and
+another count is hidden beside it. Denominators are hidden together across indicators (a period
+hidden for one is hidden for all), because indicators with the same population share one.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
-from collections.abc import Iterable, Sequence
-from numbers import Real
-from typing import Any
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
-import pandas as pd
-
-COUNT_FIELDS = ("numerator", "denominator", "missing")
-HIDE_FIELDS = ("value", "ci_low", "ci_high")
+INF = math.inf
+Node = tuple[str, dt.date]  # (period type, first day)
+Key = tuple[int, str, dt.date]  # (definition id, period type, first day)
+# Fields that a hidden numerator or denominator takes with it.
+DERIVED = ("value", "ci_low", "ci_high", "mean", "q1", "q3", "target_status")
 
 
 def small_label(threshold: int = 5) -> str:
     return f"<{threshold}"
 
 
-def is_small(count: Any, threshold: int = 5) -> bool:
-    """Is ``count`` a number from 1 to ``threshold - 1``? (Strings, None and NaN are not.)"""
-    if isinstance(count, bool) or not isinstance(count, Real):
+def is_small(count, threshold: int = 5) -> bool:
+    """Is ``count`` a whole number from 1 to ``threshold - 1``? (Strings and None are not.)"""
+    if isinstance(count, bool) or not isinstance(count, int | float):
         return False
     if isinstance(count, float) and math.isnan(count):
         return False
     return 0 < count < threshold
 
 
-def _suppress_row(
-    row: dict,
-    count_fields: Sequence[str],
-    hide_fields: Sequence[str],
-    threshold: int,
-    numerator: str,
-    denominator: str,
-) -> tuple[dict, set[str]]:
-    """The row as it may be shown, and the fields that changed."""
-    out = dict(row)
-    label = small_label(threshold)
-    small = {field for field in count_fields if field in row and is_small(row[field], threshold)}
-    changed = set(small)
-    for field in small:
-        out[field] = label
-    if small & {numerator, denominator}:
-        for field in hide_fields:
-            if field in out and _present(out[field]):
-                out[field] = None
-                changed.add(field)
-    if denominator in small and numerator in out and _present(out[numerator]):
-        out[numerator] = label
-        changed.add(numerator)
-    return out, changed
+# --- the calendar tree ------------------------------------------------------------------------
 
 
-def _present(value: Any) -> bool:
-    if value is None:
-        return False
-    return not (isinstance(value, float) and math.isnan(value))
+def parent(node: Node) -> Node | None:
+    kind, start = node
+    if kind == "month":
+        return ("quarter", start.replace(month=(start.month - 1) // 3 * 3 + 1))
+    if kind == "quarter":
+        return ("year", start.replace(month=1))
+    return None
 
 
-def suppress_small(
-    rows: Iterable[dict] | pd.DataFrame,
-    *,
-    count_fields: Sequence[str] = COUNT_FIELDS,
-    hide_fields: Sequence[str] = HIDE_FIELDS,
-    threshold: int = 5,
-    numerator: str = "numerator",
-    denominator: str = "denominator",
-) -> list[dict] | pd.DataFrame:
-    """``rows`` with counts from 1 to ``threshold - 1`` shown as "<threshold" and the fields
-    that would reveal them hidden (see the module's docstring for the rules).
+def children(node: Node) -> list[Node]:
+    kind, start = node
+    if kind == "year":
+        return [("quarter", start.replace(month=m)) for m in (1, 4, 7, 10)]
+    if kind == "quarter":
+        return [("month", start.replace(month=start.month + i)) for i in range(3)]
+    return []
 
-    ``numerator``/``denominator`` name the two counts that a proportion is made of; any other
-    count field (``missing``) is only labelled. For a continuous indicator pass its ``n`` as
-    ``denominator`` and its summaries (median, quartiles, mean) in ``hide_fields``.
-    """
-    args = (tuple(count_fields), tuple(hide_fields), threshold, numerator, denominator)
-    if isinstance(rows, pd.DataFrame):
-        frame = rows.copy()
-        results = [_suppress_row(row, *args) for row in rows.to_dict("records")]
-        changed = set().union(*(fields for _row, fields in results)) if results else set()
-        for column in changed:
-            # An object column, so "<5" and None stay as they are (pandas would make None NaN).
-            frame[column] = pd.Series(
-                [row[column] for row, _fields in results], index=rows.index, dtype=object
+
+def _years(nodes: Iterable[Node]) -> list[Node]:
+    return sorted({("year", start.replace(month=1)) for _kind, start in nodes})
+
+
+def _walk(root: Node) -> list[Node]:
+    """The root, its quarters and their months, parents before children."""
+    found = [root]
+    for quarter in children(root):
+        found.append(quarter)
+        found.extend(children(quarter))
+    return found
+
+
+Interval = tuple[float, float]
+
+
+def _add(a: Interval, b: Interval) -> Interval:
+    return a[0] + b[0], a[1] + b[1]
+
+
+def _meet(a: Interval, b: Interval) -> Interval:
+    return max(a[0], b[0]), min(a[1], b[1])
+
+
+def _ranges(roots: list[Node], bound: Mapping[Node, Interval]) -> dict[Node, Interval]:
+    """What can be known of each node's value from the bounds and the tree's sums: exact on a
+    tree (up: what a node's subtree allows; down: what the rest of the tree allows)."""
+    up: dict[Node, Interval] = {}
+
+    def upward(node: Node) -> Interval:
+        below = children(node)
+        own = bound[node]
+        if below:
+            total = (0.0, 0.0)
+            for child in below:
+                total = _add(total, upward(child))
+            own = _meet(own, total)
+        up[node] = own
+        return own
+
+    found: dict[Node, Interval] = {}
+    for root in roots:
+        upward(root)
+        found[root] = up[root]
+        for node in _walk(root):
+            below = children(node)
+            if not below:
+                continue
+            low, high = found[node]
+            for child in below:
+                # summed without the child (not subtracted: infinity less infinity is nothing)
+                others = (0.0, 0.0)
+                for other in below:
+                    if other != child:
+                        others = _add(others, up[other])
+                found[child] = _meet(up[child], (low - others[1], high - others[0]))
+    return found
+
+
+# --- protecting one pool ----------------------------------------------------------------------
+
+
+@dataclass
+class _Series:
+    """One indicator's counts: the rest (the pool minus what the viewer sees exactly) and the
+    viewer's own part of the pool."""
+
+    numerator: dict[Node, int] = field(default_factory=dict)
+    denominator: dict[Node, int] = field(default_factory=dict)
+    own_numerator: dict[Node, int] = field(default_factory=dict)
+    own_denominator: dict[Node, int] = field(default_factory=dict)
+    is_proportion: bool = True
+
+
+@dataclass
+class _Count:
+    """One count's tree as the attacker meets it: the rest per node, the viewer's own part,
+    which nodes are hidden, and which of those are dark (shown with no "<5" either)."""
+
+    rest: Mapping[Node, int]
+    own: Mapping[Node, int]
+    hidden: set[Node]
+    dark: set[Node]
+
+    def bound(self, node: Node, threshold: int, cap: Interval = (0, INF)) -> Interval:
+        """What the attacker knows of the rest at ``node`` before any sum: shown, it is known;
+        hidden, the pool's label says the pool is under ``threshold`` ("<5") or not (blank)."""
+        rest, own = self.rest.get(node, 0), self.own.get(node, 0)
+        if node not in self.hidden or node not in self.rest:  # no row: the pool had nobody
+            return (rest, rest)
+        if node in self.dark:
+            return _meet((0, INF), cap)
+        if rest + own < threshold:
+            return _meet((0, threshold - 1 - own), cap)
+        return _meet((max(0, threshold - own), INF), cap)
+
+    def pinned(self, roots: list[Node], every: list[Node], threshold: int, caps) -> list[Node]:
+        """Hidden nodes whose small rest the attacker can work out to the one number."""
+        bound = {n: self.bound(n, threshold, caps.get(n, (0, INF))) for n in every}
+        ranges = _ranges(roots, bound)
+        return [
+            n
+            for n in sorted(self.hidden, key=lambda n: (n[1], n[0]))
+            if 0 < self.rest.get(n, 0) < threshold and ranges[n][0] >= ranges[n][1]
+        ]
+
+    def complement(self, pinned: Node) -> set[Node]:
+        """What to hide next so that ``pinned`` is no longer one number: the smallest shown
+        sibling with a count (else a shown 0), walking up the tree; else the parent."""
+        node = pinned
+        while (up := parent(node)) is not None:
+            shown = [s for s in children(up) if s != node and s not in self.hidden]
+            if shown:
+                return {min(shown, key=lambda s: (self.rest.get(s, 0) == 0, self.rest.get(s, 0)))}
+            if up not in self.hidden:
+                return {up}
+            node = up
+        return set()
+
+
+def _settle(
+    count: _Count, roots: list[Node], every: list[Node], threshold: int, caps
+) -> set[Node] | None:
+    """Hide one more node of ``count`` if a small rest can be worked out; the nodes newly
+    hidden, or None when nothing is pinned. When nothing more can be hidden in a pinned node's
+    year, the whole year goes dark."""
+    pinned = count.pinned(roots, every, threshold, caps)
+    if not pinned:
+        return None
+    node = pinned[0]
+    more = count.complement(node) - count.hidden
+    if not more:
+        year = next(r for r in roots if r[1].year == node[1].year)
+        more = set(_walk(year))
+        count.dark |= more
+    count.hidden |= more
+    return more
+
+
+def hidden_cells(
+    series: Mapping[int, _Series], threshold: int
+) -> tuple[set[Node], dict[int, set[Node]], set[Node], dict[int, set[Node]]]:
+    """(periods whose denominators are hidden, for every indicator; numerators hidden per
+    indicator; and of each, the dark ones) such that no small rest can be worked out."""
+    nodes = {n for s in series.values() for n in (*s.denominator, *s.numerator)}
+    roots = _years(nodes)
+    every = [n for root in roots for n in _walk(root)]
+    den_hidden = {n for s in series.values() for n, v in s.denominator.items() if 0 < v < threshold}
+    den_dark: set[Node] = set()
+    dens = {
+        k: _Count(s.denominator, s.own_denominator, den_hidden, den_dark) for k, s in series.items()
+    }
+    nums = {
+        k: _Count(
+            s.numerator,
+            s.own_numerator,
+            {n for n, v in s.numerator.items() if 0 < v < threshold}
+            # a numerator is at most its denominator: with a small one it is small too
+            | {n for n, v in s.denominator.items() if 0 < v < threshold},
+            set(),
+        )
+        for k, s in series.items()
+        if s.is_proportion
+    }
+    settled: set = set()
+    for _round in range(100_000):
+        changed = False
+        for key, den in dens.items():
+            num = nums.get(key)
+            # A shown numerator is a floor under its hidden denominator.
+            caps = (
+                {}
+                if num is None
+                else {n: (v, INF) for n, v in num.rest.items() if n not in num.hidden}
             )
-        return frame
-    return [_suppress_row(row, *args)[0] for row in rows]
+            if _settle(den, roots, every, threshold, caps):
+                changed = True
+                break  # denominators are shared: start again from the first indicator
+        if changed:
+            continue
+        for key, num in nums.items():
+            den = dens[key]
+            # A shown denominator is a ceiling over its hidden numerator.
+            caps = {n: (0, v) for n, v in den.rest.items() if n not in den.hidden}
+            if _settle(num, roots, every, threshold, caps):
+                changed = True
+        if not changed:
+            # The trees one by one are settled; now both counts of every indicator together
+            # (a numerator is at most its denominator, over any sum of them), and indicators
+            # with the same denominators together. Another hidden count restarts the loop.
+            found = _joint_pin(series, dens, nums, roots, threshold, settled)
+            if found is None:
+                return (
+                    den_hidden,
+                    {k: c.hidden for k, c in nums.items()},
+                    den_dark,
+                    {k: c.dark for k, c in nums.items()},
+                )
+            count, node = found
+            more = count.complement(node) - count.hidden
+            if not more:
+                year = set(_walk(next(r for r in roots if r[1].year == node[1].year)))
+                if year <= count.dark:
+                    settled.add((id(count), node))  # nothing more to hide: let it be
+                count.dark |= year
+                more = year
+            count.hidden |= more
+    raise RuntimeError("small-number protection did not settle")  # pragma: no cover
+
+
+def _joint_pin(series, dens, nums, roots, threshold, settled) -> tuple[_Count, Node] | None:
+    """The first hidden small count that the numerators and denominators of a group of
+    indicators sharing their denominators give back together, by integer programming."""
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for key, s in series.items():
+        groups[
+            (tuple(sorted(s.denominator.items())), tuple(sorted(s.own_denominator.items())))
+        ].append(key)
+    for keys in groups.values():
+        for root in roots:
+            found = _pin_in_year(keys, dens, nums, _walk(root), threshold)
+            if found is not None and (id(found[0]), found[1]) not in settled:
+                return found
+    return None
+
+
+def _pin_in_year(keys, dens, nums, nodes, threshold) -> tuple[_Count, Node] | None:
+    import numpy as np
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    den = dens[keys[0]]
+    counts = [den] + [nums[k] for k in keys if k in nums]
+    variables: dict[tuple[int, Node], int] = {}
+    low, high = [], []
+    for c, count in enumerate(counts):
+        for node in nodes:
+            if node in count.hidden and node in count.rest:
+                bound = count.bound(node, threshold)
+                variables[(c, node)] = len(variables)
+                low.append(bound[0])
+                high.append(min(bound[1], 10**7))
+    candidates = [
+        (c, node) for (c, node) in variables if 0 < counts[c].rest.get(node, 0) < threshold
+    ]
+    if not candidates:
+        return None
+
+    def term(c: int, node: Node):
+        return variables.get((c, node)), counts[c].rest.get(node, 0)
+
+    rows, levels = [], []
+    for c in range(len(counts)):
+        for node in nodes:
+            below = children(node)
+            if not below:
+                continue
+            row, constant = np.zeros(len(variables)), 0.0
+            for other, sign in [(node, 1.0)] + [(b, -1.0) for b in below]:
+                index, value = term(c, other)
+                if index is None:
+                    constant += sign * value
+                else:
+                    row[index] += sign
+            if row.any():
+                rows.append(row)
+                levels.append((-constant, -constant))
+    for c in range(1, len(counts)):  # numerator <= denominator, node by node
+        for node in nodes:
+            (n_index, n_value), (d_index, d_value) = term(c, node), term(0, node)
+            if n_index is None and d_index is None:
+                continue
+            row, constant = np.zeros(len(variables)), 0.0
+            if n_index is None:
+                constant += n_value
+            else:
+                row[n_index] += 1.0
+            if d_index is None:
+                constant -= d_value
+            else:
+                row[d_index] -= 1.0
+            rows.append(row)
+            levels.append((-np.inf, -constant))
+    constraints = []
+    if rows:
+        bounds = np.array(levels, dtype=float)
+        constraints = [LinearConstraint(np.array(rows), bounds[:, 0], bounds[:, 1])]
+    box = Bounds(np.array(low, dtype=float), np.array(high, dtype=float))
+    for c, node in candidates:
+        index = variables[(c, node)]
+        extremes = []
+        for sign in (1.0, -1.0):
+            objective = np.zeros(len(variables))
+            objective[index] = sign
+            result = milp(
+                objective,
+                constraints=constraints,
+                integrality=np.ones(len(variables)),
+                bounds=box,
+            )
+            if not result.success:
+                break
+            extremes.append(round(result.x[index]))
+        if len(extremes) == 2 and extremes[0] == extremes[1]:
+            return counts[c], node
+    return None
+
+
+def protect_pool(
+    pool: Iterable[Mapping],
+    known: Mapping[Key, tuple[int, int]],
+    *,
+    threshold: int = 5,
+) -> dict[Key, dict]:
+    """The pool's results (``ALL``: dicts with ``definition_id``, ``period_type``,
+    ``period_start``, ``numerator``, ``denominator``, ``missing`` and the derived fields) as a
+    viewer may see them, who sees exactly the departments whose summed (numerator, denominator)
+    per result key are ``known``.
+
+    A hidden count becomes "<5" when the pooled count itself is under the threshold, else None;
+    whatever it would give back (value, interval, mean, quartiles, target status) becomes None.
+    The missing count is never shown here (the difference between two indicators'
+    denominators would give a hidden one back). Each row gets ``protected``: True when any of
+    its counts is hidden.
+    """
+    rows = {(r["definition_id"], r["period_type"], r["period_start"]): dict(r) for r in pool}
+    series: dict[int, _Series] = defaultdict(_Series)
+    for (definition, kind, start), row in rows.items():
+        own_num, own_den = known.get((definition, kind, start), (0, 0))
+        node = (kind, start)
+        s = series[definition]
+        s.is_proportion = row.get("numerator") is not None
+        s.own_denominator[node] = int(own_den or 0)
+        s.denominator[node] = int(row["denominator"]) - s.own_denominator[node]
+        if s.is_proportion:
+            s.own_numerator[node] = int(own_num or 0)
+            s.numerator[node] = int(row["numerator"]) - s.own_numerator[node]
+    den_hidden, num_hidden, den_dark, num_dark = hidden_cells(series, threshold)
+    label = small_label(threshold)
+    shown: dict[Key, dict] = {}
+    for key, row in rows.items():
+        definition, kind, start = key
+        node = (kind, start)
+        out = dict(row)
+        out["missing"] = None
+        hide_den = node in den_hidden
+        hide_num = node in num_hidden.get(definition, ())
+        if hide_den:
+            small = row["denominator"] < threshold and node not in den_dark
+            out["denominator"] = label if small else None
+        if hide_num:
+            small = row["numerator"] < threshold and node not in num_dark[definition]
+            out["numerator"] = label if small else None
+        if hide_den or hide_num:
+            for name in DERIVED:
+                if name in out:
+                    out[name] = None
+        out["protected"] = hide_den or hide_num
+        shown[key] = out
+    return shown
+
+
+def exact_pool(pool: Iterable[Mapping]) -> dict[Key, dict]:
+    """The pool as a viewer who sees every department exactly sees it."""
+    return {
+        (r["definition_id"], r["period_type"], r["period_start"]): dict(r, protected=False)
+        for r in pool
+    }

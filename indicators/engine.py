@@ -83,7 +83,7 @@ def compute_results(
     ``targets`` maps (department id, definition id) to the department's own target; others use
     the definition's default (ALL always does). ``departments`` limits the department results
     to those ids (None: every department in the rows); ``include_all`` adds ALL, the pool of
-    every row given. A department's own definition gives results for that department and ALL.
+    every row given. A department's own definition gives results for that department only.
     """
     if rows.empty or not definitions:
         return empty_results()
@@ -151,7 +151,9 @@ def _definition_results(d, rows, grid, targets, wanted, include_all) -> list[pd.
         blocks = []
         if show.any():
             blocks.append(("dept", per, show))
-        if include_all:
+        # A department's own indicator has no pool: pooled with others it would single out
+        # their patients (docs/privacy.md).
+        if include_all and d.department_id is None:
             blocks.append(("all", per.sum(axis=0, keepdims=True), np.ones(1, dtype=bool)))
         for where, block, keep in blocks:
             cells = (block[..., 1:].sum(axis=-1) > 0) & keep[:, None]

@@ -230,6 +230,9 @@ MEDIA_URL = "media/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 512 * 1024 * 1024)
+# Counts from 1 to this less one are hidden from viewers outside the department's scope
+# (indicators.disclosure, docs/privacy.md).
+SMALL_NUMBER_THRESHOLD = env_int("SMALL_NUMBER_THRESHOLD", 5)
 
 # Celery: without a broker, tasks run in-process so `make run` needs nothing else.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or None

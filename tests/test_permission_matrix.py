@@ -42,7 +42,10 @@ from django.urls.resolvers import RegexPattern, RoutePattern
 
 from tests.departments.people import A, B
 
-ROLES = ("anonymous", "clinician_A", "clinician_B", "coordinator_A", "leadership", "admin")
+ROLES = (
+    "anonymous", "clinician_A", "clinician_B", "coordinator_A", "leadership", "leadership_B",
+    "admin",
+)  # fmt: skip
 METHODS = ("GET", "POST")
 OUTCOMES = {
     "ok",
@@ -57,10 +60,15 @@ OUTCOMES = {
 
 
 def expect(default: str, **per_role: str) -> dict[str, str]:
-    """One outcome per role: ``default`` for every role not named."""
+    """One outcome per role: ``default`` for every role not named. A leader of B's region
+    (``leadership_B``) answers as the nationwide leader does, except that A's department lies
+    outside its scope: where B's clinician is told A is not found, so is it."""
     unknown = set(per_role) - set(ROLES)
     assert not unknown, f"unknown roles {unknown}"
     row = {role: per_role.get(role, default) for role in ROLES}
+    if "leadership_B" not in per_role:
+        outside = row["clinician_B"] == "not_found" and row["leadership"] != "not_found"
+        row["leadership_B"] = "not_found" if outside else row["leadership"]
     assert set(row.values()) <= OUTCOMES, row
     return row
 
@@ -501,6 +509,7 @@ def build_world(tmp_path) -> tuple[World, dict[str, object]]:
 
     from departments.models import AuditEvent, Department, Hospital, Region, Role, User
     from indicators.registry.importer import import_path
+    from indicators.services import computations
     from tests.departments.people import department, person
     from tests.indicators.extract_files import ROWS, SAMPLE, csv_text
 
@@ -511,7 +520,10 @@ def build_world(tmp_path) -> tuple[World, dict[str, object]]:
     small.write_text(csv_text(rows), encoding="utf-8")
     refused = import_path(small).extract
     assert refused.rows_rejected == 2
-    assert import_path(SAMPLE).extract.rows_imported == 300
+    sample = import_path(SAMPLE).extract
+    assert sample.rows_imported == 300
+    # Results, so that every page shows numbers (and the walk can look for small ones).
+    assert computations.recompute(sample.registry, reason="matrix").status == "done"
     a, b = department(A), department(B)
 
     users = {
@@ -519,6 +531,7 @@ def build_world(tmp_path) -> tuple[World, dict[str, object]]:
         "clinician_B": person("clinician-b@example.dk", Role.CLINICIAN, b),
         "coordinator_A": person("coordinator-a@example.dk", Role.COORDINATOR, a),
         "leadership": person("leadership@example.dk", Role.LEADERSHIP),
+        "leadership_B": person("leadership-b@example.dk", Role.LEADERSHIP, b.hospital.region),
         "admin": person("admin@example.dk", Role.ADMIN, is_staff=True, is_superuser=True),
     }
     # Someone for the admin's object pages to show, holding what the admin lists.
@@ -627,9 +640,67 @@ def test_a_post_without_the_csrf_token_is_refused(world):
 QUERIES = {"indicator_patients": "?period=2023-03", "api_results": "?department=4202200"}
 
 
+def count_patterns(numerator, denominator) -> set[str]:
+    """How a result's counts read in a page, a CSV, a hover text or the API."""
+    if numerator is None:
+        return {f'"numerator": null, "denominator": {denominator},'}
+    return {
+        f"{numerator} af {denominator}",
+        f"{numerator}/{denominator}",
+        f'"numerator": {numerator}, "denominator": {denominator},',
+    }
+
+
+def says(body: str, pattern: str) -> bool:
+    """``pattern`` in ``body`` as whole numbers ("0 af 1" is not in "0 af 11")."""
+    if pattern not in body:
+        return False
+    return re.search(rf"(?<![\d,./]){re.escape(pattern)}(?![\d,/])", body) is not None
+
+
+def unseeable(users: dict) -> dict[str, set[str]]:
+    """Per role, the small results of departments outside its scope as they would read if a
+    page gave them away: none may appear in any answer to that role (docs/privacy.md). Patterns
+    the role may legitimately meet (its own scope, the pool as it may see it) are left out."""
+    from departments import access
+    from indicators.models import Result
+    from indicators.services.disclosure import pool_as_seen
+    from indicators.services.selectors import current_computation
+
+    computation = current_computation("dccg")
+    assert computation is not None, "the world has results"
+    results = list(
+        Result.objects.filter(computation=computation, department__isnull=False).values(
+            "department_id", "numerator", "denominator"
+        )
+    )
+    found = {}
+    for role, user in users.items():
+        if role == "admin":
+            continue  # holds no department's data: the walk's outcomes show it gets none
+        scope = access.exact_scope(user)
+        allowed, hidden = set(), set()
+        for row in results:
+            patterns = count_patterns(row["numerator"], row["denominator"])
+            small = any(0 < (row[k] or 0) < 5 for k in ("numerator", "denominator"))
+            if row["department_id"] in scope:
+                allowed |= patterns
+            elif small:
+                hidden |= patterns
+        for row in pool_as_seen(computation, scope).values():
+            if isinstance(row["denominator"], int):
+                numerator = row["numerator"] if isinstance(row["numerator"], int) else "x"
+                allowed |= count_patterns(numerator, row["denominator"])
+        found[role] = hidden - allowed
+    return found
+
+
 def test_every_url_for_every_role_answers_as_expected_and_shows_no_cpr_number(world):
     world, users = world
     cprs = fixture_cprs()
+    hidden = unseeable(users)
+    assert hidden["clinician_B"] and hidden["leadership_B"], {k: len(v) for k, v in hidden.items()}
+    overheard: list[str] = []
     sessions = {role: Session(role, users.get(role)) for role in ROLES}
     mismatches: list[str] = []
     leaks: list[str] = []
@@ -654,6 +725,13 @@ def test_every_url_for_every_role_answers_as_expected_and_shows_no_cpr_number(wo
                 leaked = sorted(cpr for cpr in cprs if cpr in body)
                 if leaked:
                     leaks.append(f"{method} {endpoint.path} as {role}: {leaked[:3]}")
+                told = sorted(p for p in hidden.get(role, ()) if says(body, p))
+                if told:
+                    at = body.index(told[0])
+                    overheard.append(
+                        f"{method} {endpoint.path} as {role}: {told[:3]} in "
+                        f"…{body[max(0, at - 200) : at + 60]}…"
+                    )
             if expected is None:
                 mismatches.append(
                     f"{endpoint.key} ({endpoint.route}): no row in EXPECTED; "
@@ -668,4 +746,5 @@ def test_every_url_for_every_role_answers_as_expected_and_shows_no_cpr_number(wo
                     )
     assert walked > 500
     assert leaks == [], "CPR numbers in answers:\n" + "\n".join(leaks)
+    assert overheard == [], "small numbers outside the scope:\n" + "\n".join(overheard)
     assert mismatches == [], f"{len(mismatches)} unexpected answers:\n" + "\n".join(mismatches)

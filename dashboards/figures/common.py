@@ -275,3 +275,39 @@ def figure(
         "config": base_config(language, filename=filename),
         "description": description or _("Diagram"),
     }
+
+
+# A hidden result is marked on an axis of its own at the foot of the plot: never drawn at a
+# value, never left out as if the period had no operations.
+PROTECTED_AXIS = {"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True}
+
+
+def protected_trace(
+    xs: list[str], name: str, label: str = "<5", details: list[str] | None = None
+) -> dict:
+    """Markers, labelled ``label``, for the periods ``xs`` whose value is hidden because it
+    would reveal a small number (indicators.disclosure); ``details`` names what is hidden at
+    each point, for the hover."""
+    hover = _("skjult: ville afsløre et tal under 5")
+    if details is not None:
+        hover = "%{customdata}: " + hover
+    return {
+        "type": "scatter",
+        "mode": "markers+text",
+        "x": xs,
+        "y": [0.03] * len(xs),
+        "yaxis": "y2",
+        "name": name,
+        "text": [label] * len(xs),
+        "textposition": "top center",
+        "textfont": {"size": 10, "color": COLOURS["ink"]},
+        "marker": {
+            "symbol": "x-thin-open",
+            "size": 9,
+            "color": COLOURS["ink"],
+            "line": {"width": 1.5},
+        },
+        "cliponaxis": False,
+        "meta": "protected",
+        "hovertemplate": "%{x|%b %Y}: " + hover + "<extra>" + name + "</extra>",
+    } | ({"customdata": details} if details is not None else {})

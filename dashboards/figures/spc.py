@@ -18,11 +18,13 @@ from django.utils.translation import gettext as _
 
 from dashboards.figures.common import (
     COLOURS,
+    PROTECTED_AXIS,
     base_layout,
     figure,
     is_danish,
     month_label,
     number,
+    protected_trace,
     value_text,
 )
 from indicators.spc import SpcSeries
@@ -48,6 +50,7 @@ def spc_figure(
     target: float | None = None,
     lower_is_better: bool = True,
     national: Mapping[dt.date, float | None] | None = None,
+    national_hidden: Collection[dt.date] = (),
     hidden: Collection[int] = (),
     filename: str = "spc",
 ) -> dict:
@@ -178,7 +181,8 @@ def spc_figure(
                 "y": [y(national.get(p.period_start)) for p in points],
                 "name": _("Landsplan"),
                 "line": {"color": COLOURS["national"], "width": 1.5, "dash": "dot"},
-                "connectgaps": True,
+                # A hidden national month is a gap, not a line drawn through a guess.
+                "connectgaps": not national_hidden,
                 "hovertemplate": "%{x|%b %Y}: %{y:.1f}"
                 + unit
                 + "<extra>"
@@ -186,6 +190,9 @@ def spc_figure(
                 + "</extra>",
             }
         )
+    protected = [p.period_start.isoformat() for p in points if p.period_start in national_hidden]
+    if protected:
+        data.append(protected_trace(protected, _("Landsplan skjult (små tal)")))
     if _finite(target) and xs:
         word = _("højst") if lower_is_better else _("mindst")
         data.append(
@@ -221,6 +228,8 @@ def spc_figure(
             "hovertemplate": "%{text}<extra></extra>",
         }
     )
+    if hidden:
+        data.append(protected_trace([xs[i] for i in sorted(hidden)], _("Skjult (små tal)")))
     outside = [i for i, p in enumerate(points) if p.sigma_signal and i not in hidden]
     if outside:
         data.append(
@@ -250,6 +259,7 @@ def spc_figure(
         margin={"t": 72 + PHASE_LABEL_ROW},
         xaxis={"type": "date", "tickformat": "%b %Y", "hoverformat": "%B %Y"},
         yaxis={"rangemode": "tozero", "ticksuffix": unit, "title": {"text": _y_title(kind)}},
+        yaxis2=PROTECTED_AXIS,
         height=440,
     )
     description = describe(series, kind=kind, title=title, language=language, hidden=hidden)

@@ -2,8 +2,9 @@
 quarter, as one plotly figure; and the period labels the overview uses.
 
 Plain dicts only (no graph_objects): the figure is handed to the page with json_script and drawn
-by plotly.js. Counts from 1 to 4 arrive already shown as "<5" (indicators.disclosure), and a
-point whose proportion is hidden is left out of the line, not drawn at a guessed height.
+by plotly.js. The rows arrive as the viewer may see them (indicators.services.disclosure): a
+point whose proportion is hidden leaves a gap in its line and is marked "<5" at the foot of the
+plot, never drawn at a guessed height and never dropped.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from django.utils.translation import gettext as _
 
 from dashboards.figures.common import (
     COLOURS,
+    PROTECTED_AXIS,
     base_layout,
     figure,
     is_danish,
     number,
     percent,
     period_label,
+    protected_trace,
 )
 
 # Colour-blind-safe (Okabe-Ito), one per indicator; the legend and hover name each line too.
@@ -64,6 +67,7 @@ def trend_figure(
     carry the interval and the counts."""
     data = []
     latest = []
+    protected_x, protected_names = [], []
     for index, line in enumerate(series):
         x, y, texts = [], [], []
         for start, row in zip(line.starts, line.rows, strict=True):
@@ -72,6 +76,9 @@ def trend_figure(
             x.append(start.isoformat())
             y.append(None if value is None else round(value * 100, 4))
             texts.append(_hover(line.name, label, row, language))
+            if value is None and row.get("protected"):
+                protected_x.append(start.isoformat())
+                protected_names.append(line.name)
         data.append(
             {
                 "type": "scatter",
@@ -92,6 +99,8 @@ def trend_figure(
         )
         if line.rows and line.rows[-1].get("value") is not None:
             latest.append(f"{line.name} {percent(line.rows[-1]['value'], 1, language)}")
+    if protected_x:
+        data.append(protected_trace(protected_x, _("Skjult (små tal)"), details=protected_names))
     title = _("Landsresultat pr. kvartal")
     suffix = " %" if is_danish(language) else "%"
     layout = base_layout(
@@ -106,6 +115,7 @@ def trend_figure(
             "rangemode": "tozero",
         },
         legend={"orientation": "h", "x": 0, "y": -0.22, "font": {"size": 11}},
+        yaxis2=PROTECTED_AXIS,
     )
     starts = [s for line in series for s in line.starts]
     if starts:
@@ -133,7 +143,7 @@ def trend_figure(
 def _hover(name: str, label: str, row: dict, language: str | None) -> str:
     value = row.get("value")
     if value is None:
-        shown = _("andel skjult (færre end 5)") if _is_hidden(row) else "–"
+        shown = _("skjult (små tal)") if _is_hidden(row) else "–"
     else:
         shown = percent(value, 1, language)
         interval = interval_text(row.get("ci_low"), row.get("ci_high"), language)
@@ -152,7 +162,7 @@ def ci_label() -> str:
 
 
 def _is_hidden(row: dict) -> bool:
-    return any(row.get(key) == "<5" for key in ("numerator", "denominator"))
+    return bool(row.get("protected"))
 
 
 __all__ = [

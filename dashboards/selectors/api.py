@@ -29,7 +29,8 @@ def api_results(
     results = Result.objects.filter(computation=computation)
     where = Q(department__in=departments)
     if include_all:
-        where |= Q(department__isnull=True)
+        # The pool of the standard indicators; a department's own indicator has none.
+        where |= Q(department__isnull=True, definition__department__isnull=True)
     results = results.filter(where).filter(
         Q(definition__department__isnull=True) | Q(definition__department__in=departments)
     )
@@ -45,4 +46,4 @@ def api_results(
         "definition__slug",
         "period_type",
         "period_start",
-    ).values("department_id", *API_VALUES, **API_FIELDS)
+    ).values("department_id", "definition_id", *API_VALUES, **API_FIELDS)

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from dashboards.selectors.national import national_results
 from dashboards.selectors.results import (
     Marker,
     computation_states,
@@ -53,7 +54,7 @@ class Tile:
     target: float | None
     series: list[Cell]
     latest: Cell | None
-    national: Cell | None
+    national: dict | None  # the pool as the viewer may see it (indicators.services.disclosure)
     signal: Signal | None
 
 
@@ -70,6 +71,7 @@ class Dashboard:
     follows: list[tuple[IndicatorDefinition, float | None]] = field(default_factory=list)
     computations: dict[str, Computation] = field(default_factory=dict)
     markers: list[Marker] = field(default_factory=list)
+    scope: frozenset[int] = frozenset()  # departments the viewer sees exactly
 
 
 def department_dashboard(
@@ -80,6 +82,7 @@ def department_dashboard(
     date_to: dt.date | None = None,
     filters: Filters | None = None,
     with_tiles: bool = True,
+    scope: frozenset[int] = frozenset(),
 ) -> Dashboard:
     """The department's dashboard (queries: definitions, computations, the change markers,
     and for the tiles the department's results and the national ones; none per indicator).
@@ -88,6 +91,7 @@ def department_dashboard(
     already with :func:`dashboard_tiles`.
     """
     board = Dashboard(department, period_type, date_from, date_to, filters or Filters())
+    board.scope = scope
     board.follows = followed_indicators(department)
     profiles = {d.profile for d, _ in board.follows} or {"dccg"}
     board.computations, board.running = computation_states(profiles)
@@ -132,19 +136,15 @@ def dashboard_tiles(
         latest = series[-1] if series else None
         tiles.append(Tile(definition, target, series, latest, None, signal))
     if not board.filters.active:
-        # The national results of each tile's latest period only (none with a filter: the
-        # nation is not filtered).
-        starts = {t.latest.period_start for t in tiles if t.latest}
-        national = stored_cells(board.computations, definitions, None, {period_type}, starts=starts)
+        # The national results of each tile's latest period, as the viewer may see them (none
+        # with a filter: the nation is not filtered).
+        pools = {
+            profile: national_results(computation, board.scope)
+            for profile, computation in board.computations.items()
+        }
         for tile in tiles:
             if tile.latest is None:
                 continue
-            tile.national = next(
-                (
-                    c
-                    for c in national.get((tile.definition.pk, period_type), [])
-                    if c.period_start == tile.latest.period_start
-                ),
-                None,
-            )
+            pool = pools.get(tile.definition.profile, {})
+            tile.national = pool.get((tile.definition.pk, period_type, tile.latest.period_start))
     return tiles

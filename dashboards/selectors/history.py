@@ -8,6 +8,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from dashboards.selectors.national import national_results
 from dashboards.selectors.results import (
     Marker,
     computed_cells,
@@ -43,7 +44,8 @@ class History:
     definition: IndicatorDefinition
     target: float | None
     monthly: list[Cell]
-    national: dict[dt.date, Cell]
+    # The pool's monthly results as the viewer may see them (indicators.services.disclosure).
+    national: dict[dt.date, dict]
     markers: list[Marker]
     spc: SpcSeries | None
     spc_error: SpcError | None
@@ -79,6 +81,7 @@ def indicator_history(
     date_to: dt.date | None = None,
     filters: Filters | None = None,
     chart: str | None = None,
+    scope: frozenset[int] = frozenset(),
 ) -> History:
     """The monthly series, its SPC chart phased at the change markers, the national line and
     the before/after of the latest marker."""
@@ -89,14 +92,19 @@ def indicator_history(
         national: dict = {}
     else:
         own = stored_cells(computations, [definition], department, {"month"})
-        national = stored_cells(computations, [definition], None, {"month"})
+        pool = national_results(computations.get(definition.profile), scope)
+        national = {
+            start: row
+            for (pk, kind, start), row in pool.items()
+            if pk == definition.pk and kind == "month"
+        }
     monthly = [c for c in own.get((definition.pk, "month"), []) if c.overlaps(date_from, date_to)]
     markers = markers_for(department_markers(department), definition)
     history = History(
         definition,
         target,
         monthly,
-        {c.period_start: c for c in national.get((definition.pk, "month"), [])},
+        national,
         markers,
         None,
         None,

@@ -3,9 +3,10 @@
     GET /api/v1/results?department=CODE|ALL&indicator=SLUG&period=month|quarter|year|2022-03
         |2022-Q1|2022&limit=1000&offset=0
 
-A user sees the departments their access allows (``departments.access``) and the national pool
-(ALL). Rows of departments outside the user's own staff roles, and ALL, follow the small-number
-rule (counts 1-4 as "<5", value and interval hidden). Every answer is audited as an export.
+A user sees the departments their access allows (``departments.access``), exactly, and the
+national pool (ALL) as the user may see it (``indicators.services.disclosure``: a count that
+would reveal a small number beyond the user's scope is "<5" or null, with whatever it would give
+back, and the row says ``"protected": true``). Every answer is audited as an export.
 """
 
 from __future__ import annotations
@@ -16,15 +17,19 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from dashboards import selectors
+from dashboards.selectors.national import national_results
 from departments import access, audit
 from departments.models import AuditAction, Department
-from indicators.disclosure import suppress_small
 from indicators.models import IndicatorDefinition
 from indicators.services.selectors import current_computation
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10000
-HIDE = ("value", "ci_low", "ci_high", "mean", "q1", "q3")
+# The fields of a pooled row that the viewer's view of the pool decides.
+API_POOLED = (
+    "numerator", "denominator", "missing", "value", "ci_low", "ci_high", "mean", "q1", "q3",
+    "target_status", "protected",
+)  # fmt: skip
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:
@@ -101,12 +106,14 @@ def results(request):
             period_type=period_type,
         )
         answer["count"] = query.count()
-        own = set(access.departments_for(user, "patients").values_list("pk", flat=True))
+        pool = national_results(computation, access.exact_scope(user)) if include_all else {}
         for row in query[offset : offset + limit]:
-            record = _record(row)
-            if row["department_id"] not in own:
-                record = suppress_small([record], hide_fields=HIDE)[0]
-            rows.append(record)
+            if row["department_id"] is None:
+                key = (row["definition_id"], row["period_type"], row["period_start"])
+                if key not in pool:
+                    continue
+                row = row | {k: pool[key][k] for k in API_POOLED}
+            rows.append(_record(row) | {"protected": bool(row.get("protected"))})
         answer["computation"] = {
             "id": computation.pk,
             "finished_at": computation.finished_at.isoformat() if computation.finished_at else None,

@@ -29,7 +29,6 @@ from dashboards.figures.common import (
 from dashboards.figures.sparkline import sparkline_figure
 from departments import access
 from departments.models import Department, Role
-from indicators.disclosure import suppress_small
 
 # --- shared by the department's pages ---------------------------------------------------------
 
@@ -157,9 +156,9 @@ def target_text(target: float | None, kind: str, lower_is_better: bool, lang: st
     return _("Mål: %(word)s %(value)s") % {"word": word, "value": value_text(target, kind, lang)}
 
 
-def shown_cell(cell: selectors.Cell, exact: bool) -> dict:
-    """A result as the viewer may see it: exact for the department's own staff, else with
-    counts of 1-4 shown as "<5" and the value hidden."""
+def shown_cell(cell: selectors.Cell) -> dict:
+    """A department's own result as its pages show it: exactly, since only viewers whose
+    scope contains the department reach them (departments.access.get_department_for)."""
     row = {
         "numerator": cell.numerator,
         "denominator": cell.denominator,
@@ -168,10 +167,23 @@ def shown_cell(cell: selectors.Cell, exact: bool) -> dict:
         "ci_low": cell.ci_low,
         "ci_high": cell.ci_high,
     }
-    if not exact:
-        row = suppress_small([row])[0]
-    row["suppressed"] = row["value"] is None and cell.value is not None
     return row
+
+
+def national_cell(row: dict | None) -> dict | None:
+    """The pool's result as the viewer may see it (indicators.services.disclosure), with the
+    keys of :func:`shown_cell`."""
+    if row is None:
+        return None
+    return {
+        "numerator": row["numerator"],
+        "denominator": row["denominator"],
+        "missing": row["missing"],
+        "value": row["value"],
+        "ci_low": row["ci_low"],
+        "ci_high": row["ci_high"],
+        "suppressed": row["protected"],
+    }
 
 
 def count_text(value, lang: str) -> str:
@@ -197,23 +209,22 @@ def _tile(tile: selectors.Tile, board, query: PageQuery, exact: bool, lang: str)
     }
     latest = tile.latest
     if latest is not None:
-        shown = shown_cell(latest, exact)
+        shown = shown_cell(latest)
         status = status_words(latest.target_status, tile.target)
         found.update(
             period=period_label(latest.period_start, board.period_type, lang),
             value=value_text(shown["value"], kind, lang),
             interval=interval_text(shown["ci_low"], shown["ci_high"], kind, lang),
-            suppressed=shown["suppressed"],
             numerator=count_text(shown["numerator"], lang),
             denominator=count_text(shown["denominator"], lang),
             missing=count_text(shown["missing"], lang),
-            small=exact and latest.denominator < definition.min_denominator,
+            small=latest.denominator < definition.min_denominator,
             status_key=status[0],
             status_symbol=status[1],
             status_text=status[2],
         )
     if tile.national is not None:
-        national = shown_cell(tile.national, exact=False)
+        national = national_cell(tile.national)
         found["national"] = value_text(national["value"], kind, lang)
         found["national_suppressed"] = national["suppressed"]
         found["national_interval"] = interval_text(
@@ -228,7 +239,7 @@ def _tile(tile: selectors.Tile, board, query: PageQuery, exact: bool, lang: str)
         if tile.signal.runs:
             reasons.append(_("ikke-tilfældig variation (serie-signal)"))
         found["signal"] = _("SPC-signal i seneste fase: %(why)s") % {"why": ", ".join(reasons)}
-    points = [(c.period_start, shown_cell(c, exact)["value"]) for c in tile.series]
+    points = [(c.period_start, c.value) for c in tile.series]
     found["figure"] = sparkline_figure(
         points,
         kind=kind,
@@ -269,6 +280,7 @@ def _tile_key(board: selectors.Dashboard, definition, target, exact: bool, lang:
         (board.period_type, board.date_from, board.date_to),
         (board.filters.site, board.filters.urgency),
         exact,
+        tuple(sorted(board.scope)),  # the national result is shown as this scope may see it
         lang,
         (definition.pk, definition.slug, definition.kind, definition.name_da, definition.name_en),
         (definition.direction, definition.min_denominator, target),
@@ -312,6 +324,7 @@ def department_dashboard(request, code: str):
         date_to=query.date_to,
         filters=query.filters,
         with_tiles=False,
+        scope=access.exact_scope(request.user),
     )
     lang = language()
     context = page_context(request, department, query) | {

@@ -25,6 +25,7 @@ from dashboards.views.department import (
     PageQuery,
     count_text,
     language,
+    national_cell,
     page_context,
     shown_cell,
     target_text,
@@ -46,6 +47,7 @@ def _history(request, code: str, slug: str):
         date_to=query.date_to,
         filters=query.filters,
         chart=chart or None,
+        scope=access.exact_scope(request.user),
     )
     exact = access.can(request.user, "patients", department)
     return department, query, history, exact
@@ -60,9 +62,9 @@ def _rows(history: selectors.History, exact: bool) -> list[dict]:
         rows.append(
             {
                 "cell": cell,
-                "shown": shown_cell(cell, exact),
+                "shown": shown_cell(cell),
                 "point": point,
-                "national": shown_cell(national, exact=False) if national else None,
+                "national": national_cell(national),
             }
         )
     return rows
@@ -83,8 +85,7 @@ def _pooled_context(pooled: selectors.Pooled | None, kind: str, exact: bool, lan
             pooled.ci_high,
             None,
             None,
-        ),
-        exact,
+        )
     )
     return {
         "months": f"{month_label(pooled.start, lang)} – {month_label(pooled.end, lang)}",
@@ -106,7 +107,6 @@ def indicator_detail(request, code: str, slug: str):
     rows = _rows(history, exact)
     figure = None
     if history.spc is not None:
-        hidden = {i for i, row in enumerate(rows) if row["shown"]["suppressed"]}
         figure = spc_figure(
             history.spc,
             kind=kind,
@@ -114,8 +114,8 @@ def indicator_detail(request, code: str, slug: str):
             language=lang,
             target=history.target,
             lower_is_better=definition.lower_is_better,
-            national={d: c.value for d, c in history.national.items()},
-            hidden=hidden,
+            national={d: row["value"] for d, row in history.national.items()},
+            national_hidden={d for d, row in history.national.items() if row["protected"]},
             filename=f"{department.code}-{definition.slug}",
         )
     base = reverse("indicator_detail", args=[department.code, definition.slug])
@@ -124,7 +124,7 @@ def indicator_detail(request, code: str, slug: str):
     for row in rows:
         cell, shown, point, national = row["cell"], row["shown"], row["point"], row["national"]
         limits = ""
-        if point is not None and history.spc.chart == "p" and not shown["suppressed"]:
+        if point is not None and history.spc.chart == "p":
             limits = range_text(point.lcl, point.ucl, kind, lang)
         params = {"period": f"{cell.period_start:%Y-%m}", **query.filters.as_dict()}
         table.append(
@@ -137,8 +137,8 @@ def indicator_detail(request, code: str, slug: str):
                 "interval": range_text(shown["ci_low"], shown["ci_high"], kind, lang),
                 "cl": value_text(point.cl, kind, lang) if point else "",
                 "limits": limits,
-                "signal": bool(point and point.sigma_signal and not shown["suppressed"]),
-                "national": value_text(national["value"], kind, lang) if national else "–",
+                "signal": bool(point and point.sigma_signal),
+                "national": _national_text(national, kind, lang),
                 "patients_url": f"{patients}?{urlencode(params)}" if exact else "",
             }
         )
@@ -181,6 +181,18 @@ def _decimal(value, lang: str) -> str:
     return text.replace(".", ",") if lang == "da" else text
 
 
+def _national_text(national: dict | None, kind: str, lang: str) -> str:
+    if national is None:
+        return "–"
+    return _("skjult") if national["suppressed"] else value_text(national["value"], kind, lang)
+
+
+def _national_csv(national: dict | None, lang: str) -> str:
+    if national is None:
+        return ""
+    return _("skjult") if national["suppressed"] else _decimal(national["value"], lang)
+
+
 @login_required
 @require_GET
 def indicator_csv(request, code: str, slug: str):
@@ -215,7 +227,6 @@ def indicator_csv(request, code: str, slug: str):
     )  # fmt: skip
     for row in rows:
         cell, shown, point, national = row["cell"], row["shown"], row["point"], row["national"]
-        hide = shown["suppressed"]
         spc = [point.phase + 1, point.cl, point.lcl, point.ucl] if point else ["", "", "", ""]
         writer.writerow(
             [
@@ -227,8 +238,8 @@ def indicator_csv(request, code: str, slug: str):
                     for k in ("numerator", "denominator", "missing", "value", "ci_low", "ci_high")
                 ),
                 *(_decimal(v, lang) for v in spc),
-                "" if point is None or hide else int(point.sigma_signal),
-                _decimal(national["value"], lang) if national else "",
+                "" if point is None else int(point.sigma_signal),
+                _national_csv(national, lang),
             ]
         )
     return response

@@ -1,7 +1,8 @@
 """Leadership's overview: the departments in their scope (grouped by region and hospital) x the
 standard indicators, with the latest value, interval and target status; a funnel plot per
-proportion; the national trend. Counts of 1 to 4 are shown as "<5" and whatever they would
-reveal is hidden (indicators.disclosure), in the table, the charts and the hover texts alike.
+proportion; the national trend. The departments in the leader's scope are shown exactly; the
+national pool comes as the leader may see it (indicators.services.disclosure), in the table, the
+charts and the hover texts alike.
 
 The page costs a fixed number of queries, however many departments, indicators and periods:
 the departments in scope, the definitions, the periods, one period's results, the trend. The
@@ -18,7 +19,6 @@ from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -36,15 +36,14 @@ from dashboards.figures.trend import (
     trend_figure,
 )
 from dashboards.forms_settings import language
+from dashboards.selectors.national import national_results
 from departments import access
 from departments.models import Department
-from indicators.disclosure import suppress_small
 from indicators.models import Computation, IndicatorDefinition, Result
 from indicators.services.selectors import current_computation
 
 PROFILE = "dccg"
 PERIOD_TYPES = ("year", "quarter")
-HIDE = ("value", "ci_low", "ci_high", "target_status")
 FIELDS = (
     "definition_id",
     "department_id",
@@ -149,10 +148,12 @@ def _matrix_and_charts(computation, definitions, departments, period: Period, la
     """The matrix, a funnel per proportion and the national trend, as HTML and the figures'
     script (two queries)."""
     rows = _period_results(computation, definitions, departments, period)
-    national = {r["definition_id"]: r for r in rows if r["department_id"] is None}
-    shown = _suppressed(rows)
-    by_cell = {(r["department_id"], r["definition_id"]): r for r in shown}
-    exact = {(r["department_id"], r["definition_id"]): r for r in rows}
+    pool = national_results(computation, [d.pk for d in departments])
+    national = {
+        d.pk: pool[key] for d in definitions if (key := (d.pk, period.type, period.start)) in pool
+    }
+    by_cell = {(r["department_id"], r["definition_id"]): r for r in rows}
+    exact = by_cell
     context = {
         "period": {"key": period.key, "label": _period_text(period, computation, lang)},
         "method": method_text(lang),
@@ -176,7 +177,7 @@ def _matrix_and_charts(computation, definitions, departments, period: Period, la
                     "table": funnel[1],
                 }
             )
-    trend = trend_figure(_trend(computation, definitions, lang), lang)
+    trend = trend_figure(_trend(pool, definitions, lang), lang)
     figures["trend"] = trend
     context["trend"] = {"id": "trend", "description": trend["description"]}
     return {
@@ -212,7 +213,7 @@ def _period_text(period: Period, computation: Computation, lang: str) -> str:
 
 
 def _period_results(computation, definitions, departments, period: Period) -> list[dict]:
-    """One query: the period's results of every definition for the departments and ALL."""
+    """One query: the period's results of every definition for the departments."""
     return list(
         Result.objects.filter(
             computation=computation,
@@ -220,13 +221,9 @@ def _period_results(computation, definitions, departments, period: Period) -> li
             period_type=period.type,
             period_start=period.start,
         )
-        .filter(Q(department_id__in=[d.pk for d in departments]) | Q(department__isnull=True))
+        .filter(department_id__in=[d.pk for d in departments])
         .values(*FIELDS)
     )
-
-
-def _suppressed(rows: list[dict]) -> list[dict]:
-    return suppress_small(rows, hide_fields=HIDE)
 
 
 # --- the matrix -------------------------------------------------------------------------------
@@ -234,14 +231,22 @@ def _suppressed(rows: list[dict]) -> list[dict]:
 
 def _column(definition: IndicatorDefinition, national: dict | None, lang: str) -> dict:
     is_proportion = definition.kind == IndicatorDefinition.Kind.PROPORTION
-    shown = suppress_small([national], hide_fields=HIDE)[0] if national else None
+    shown = national
     return {
         "definition": definition,
         "name": definition.name(lang),
         "unit": "%" if is_proportion else _("dage, median"),
         "better": _("lavere er bedre") if definition.lower_is_better else _("højere er bedre"),
-        "national": _value_text(shown, is_proportion, lang) if shown else "–",
+        "national": _national_text(shown, is_proportion, lang),
     }
+
+
+def _national_text(row: dict | None, is_proportion: bool, lang: str) -> str:
+    if row is None:
+        return "–"
+    if row["protected"] and row.get("value") is None:
+        return _("skjult")
+    return _value_text(row, is_proportion, lang)
 
 
 def _value_text(row: dict, is_proportion: bool, lang: str) -> str:
@@ -317,7 +322,10 @@ def _groups(departments, definitions, by_cell: dict, lang: str) -> list[dict]:
 
 def _funnel(definition, departments, exact, by_cell, national, period: Period, lang: str):
     total = national.get(definition.pk)
-    if total is None or not total["denominator"]:
+    # The limits need the national proportion: none while the viewer may not see its counts.
+    if total is None or not isinstance(total["denominator"], int) or not total["denominator"]:
+        return None
+    if not isinstance(total["numerator"], int):
         return None
     rows = []
     for department in departments:
@@ -346,22 +354,13 @@ def _funnel(definition, departments, exact, by_cell, national, period: Period, l
     )
 
 
-def _trend(computation, definitions, lang: str) -> list[TrendSeries]:
-    """One query: the national quarterly results of every standard proportion."""
+def _trend(pool: dict, definitions, lang: str) -> list[TrendSeries]:
+    """The national quarterly results of every standard proportion, as the viewer may see
+    them."""
     proportions = [d for d in definitions if d.kind == IndicatorDefinition.Kind.PROPORTION]
-    rows = (
-        Result.objects.filter(
-            computation=computation,
-            definition_id__in=[d.pk for d in proportions],
-            department__isnull=True,
-            period_type="quarter",
-        )
-        .order_by("period_start")
-        .values(*FIELDS)
-    )
     series = {d.pk: TrendSeries(d.name(lang)) for d in proportions}
-    for row in suppress_small(list(rows), hide_fields=HIDE):
-        line = series[row["definition_id"]]
-        line.starts.append(row["period_start"])
-        line.rows.append(row)
+    for (pk, kind, start), row in sorted(pool.items(), key=lambda item: item[0][2]):
+        if kind == "quarter" and pk in series:
+            series[pk].starts.append(start)
+            series[pk].rows.append(row)
     return list(series.values())

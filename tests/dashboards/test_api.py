@@ -70,7 +70,7 @@ def test_a_clinician_gets_their_departments_exact_numbers_and_the_national_pool(
     answer = get(client, indicator="major_complication", period="month").json()
     rows = answer["results"]
     assert {r["department_code"] for r in rows} == {"ALL", A}
-    assert set(rows[0]) == FIELDS
+    assert set(rows[0]) == FIELDS | {"protected"}
     assert rows[0]["department_code"] == "ALL"  # ALL first, as export_results orders them
     own = next(r for r in rows if r["department_code"] == A and r["period_start"] == "2024-12-01")
     exact = stored(A, "major_complication", "month", dt.date(2024, 12, 1))
@@ -92,7 +92,7 @@ def test_a_specific_department_and_period(client, clinician):
     assert {r["period_type"] for r in national} == {"year"}
 
 
-def test_leadership_sees_its_scope_with_small_numbers_hidden(client, koege):
+def test_leadership_sees_its_scope_exactly_and_the_pool_as_protected(client, koege):
     leader = person("ledelse@example.dk", Role.LEADERSHIP, koege.hospital.region)
     client.force_login(leader)
     rows = get(client, indicator="mortality_30d", period="month").json()["results"]
@@ -103,20 +103,25 @@ def test_leadership_sees_its_scope_with_small_numbers_hidden(client, koege):
         )
     )
     assert codes - {"ALL"} <= region and A in codes and B not in codes
-    hidden = [r for r in rows if "<5" in (r["numerator"], r["denominator"])]
-    assert hidden, "a month of a small department has fewer than 5 deaths"
-    for row in hidden:
-        assert row["value"] is None and row["ci_low"] is None and row["ci_high"] is None
-    assert not any(small(r) for r in rows)
-
-
-def test_a_measure_hides_its_summaries_for_small_denominators(client, koege):
-    client.force_login(person("ledelse@example.dk", Role.LEADERSHIP))
-    rows = get(client, indicator="length_of_stay", period="month").json()["results"]
+    own = [r for r in rows if r["department_code"] != "ALL"]
+    assert any(small(r) for r in own), "a month of a small department has fewer than 5 deaths"
+    for row in own:
+        exact = stored(row["department_code"], "mortality_30d", "month", row["period_start"])
+        assert (row["numerator"], row["denominator"]) == (exact.numerator, exact.denominator)
+        assert row["protected"] is False
+    # The pool beyond the region: what is hidden carries nothing derived from it.
     for row in rows:
-        assert row["numerator"] is None
-        if row["denominator"] == "<5":
-            assert row["value"] is None and row["mean"] is None and row["q1"] is None
+        if row["protected"]:
+            assert row["value"] is None and row["ci_low"] is None and row["target_status"] is None
+
+
+def test_a_measure_hides_its_summaries_where_its_pooled_denominator_is_hidden(client, clinician):
+    client.force_login(clinician)
+    rows = get(client, department="ALL", indicator="length_of_stay", period="month").json()
+    hidden = [r for r in rows["results"] if r["protected"]]
+    for row in hidden:
+        assert row["numerator"] is None and row["denominator"] in ("<5", None)
+        assert row["value"] is None and row["mean"] is None and row["q1"] is None
 
 
 def test_it_rejects_departments_outside_the_users_access(client, clinician):
@@ -161,4 +166,5 @@ def test_an_answer_carries_the_fields_of_export_results_in_their_order(client, c
     out = StringIO()
     call_command("export_results", "--department", A, "--period", "year", stdout=out)
     header = out.getvalue().splitlines()[0].split(",")
-    assert list(row) == header
+    # ... and whether the row is protected (only a pooled row can be: docs/privacy.md).
+    assert list(row) == [*header, "protected"]

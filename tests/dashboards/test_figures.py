@@ -146,6 +146,25 @@ def test_hidden_points_leave_a_gap_and_say_why():
     points = next(t for t in fig["data"] if t.get("name") == "Månedens værdi")
     assert points["y"][:2] == [None, None] and points["y"][2] == 75.0
     assert "Under 5: vises ikke" in points["text"][0]
+    # ... and are marked as hidden at the foot of the plot, never dropped.
+    marks = next(t for t in fig["data"] if t.get("meta") == "protected")
+    assert marks["x"] == ["2022-01-01", "2022-02-01"] and marks["text"] == ["<5", "<5"]
+    assert marks["yaxis"] == "y2" and fig["layout"]["yaxis2"]["range"] == [0, 1]
+
+
+def test_a_hidden_national_point_is_marked_as_hidden_not_drawn_at_zero():
+    series = p_chart([3] * 24, [40] * 24)
+    national = {p.period_start: 0.1 for p in series.points}
+    hidden = {series.points[5].period_start}
+    national[series.points[5].period_start] = None
+    fig = spc_figure(
+        series, kind="proportion", title="X", national=national, national_hidden=hidden
+    )
+    line = next(t for t in fig["data"] if t.get("name") == "Landsplan")
+    assert line["y"][5] is None and line["y"][4] == 10.0
+    marks = next(t for t in fig["data"] if t.get("meta") == "protected")
+    assert marks["x"] == [series.points[5].period_start.isoformat()]
+    assert marks["name"] == "Landsplan skjult (små tal)"
 
 
 def test_a_measure_is_drawn_in_days_and_english_when_asked():

@@ -120,7 +120,7 @@ def test_leadership_sees_every_department_grouped_by_region_and_hospital(client,
     assert re.search(r"\d+,\d %", html) and re.search(r"\d+,\d–\d+,\d %", html)
 
 
-def test_the_matrix_hides_counts_from_1_to_4_and_what_they_reveal(client, world, leader):
+def test_the_matrix_shows_a_leader_the_small_counts_of_its_scope_exactly(client, world, leader):
     html = client.get("/overview/?period=2024").content.decode()
     small = Result.objects.filter(
         computation=world,
@@ -138,24 +138,18 @@ def test_the_matrix_hides_counts_from_1_to_4_and_what_they_reveal(client, world,
         )
         assert cell, url
         text = cell.group(1)
-        assert f"&lt;5/{result.denominator}" in text  # "<5" of a shown denominator
-        assert "%" not in text  # no proportion, no interval
-        assert "mx-status" not in text  # and no verdict on a target either
-    # A proportion of a small count is nowhere in the page, not even in a chart's data.
-    exact = small[0]
-    assert f"{exact.numerator}/{exact.denominator}" not in html
+        assert f"{result.numerator}/{result.denominator}" in text
+        assert "%" in text and "&lt;5" not in text
 
 
-def test_funnel_hover_texts_say_less_than_5_and_place_no_point_by_its_proportion(
-    client, world, leader
-):
+def test_the_funnel_places_every_department_in_scope_by_its_exact_proportion(client, world, leader):
     html = client.get("/overview/?period=2024").content.decode()
     found = figures(html)
     funnel = found["funnel-major_complication"]
-    hidden = [t for t in funnel["data"] if t.get("yaxis") == "y2"]
-    shown = [t for t in funnel["data"] if t.get("mode") == "markers" and t.get("yaxis") != "y2"]
-    small = {
-        r.department.name: r
+    assert not [t for t in funnel["data"] if t.get("yaxis") == "y2"]
+    shown = [t for t in funnel["data"] if t.get("mode") == "markers"]
+    small = [
+        r
         for r in Result.objects.filter(
             computation=world,
             definition__slug="major_complication",
@@ -163,17 +157,13 @@ def test_funnel_hover_texts_say_less_than_5_and_place_no_point_by_its_proportion
             period_start=dt.date(2024, 1, 1),
             department__isnull=False,
         ).select_related("department")
-        if 1 <= r.numerator <= 4 or 1 <= r.denominator <= 4
-    }
-    assert small and hidden
-    hover = " ".join(hidden[0]["text"])
-    assert hover.count("&lt;5") + hover.count("<5") >= len(small)
-    for name in small:
-        assert name in hover
-    shown_names = " ".join(" ".join(t["text"]) for t in shown)
-    assert not any(f"<b>{name}</b>" in shown_names for name in small)
-    # Every department in scope is in the funnel, shown or hidden.
-    assert len(hidden[0]["x"]) + sum(len(t["x"]) for t in shown) == 21
+        if 1 <= r.numerator <= 4
+    ]
+    assert small
+    hover = " ".join(" ".join(t["text"]) for t in shown)
+    for result in small:
+        assert f"<b>{result.department.name}</b>" in hover
+    assert sum(len(t["x"]) for t in shown) == 21
     assert funnel["layout"]["title"]["text"] == "Større komplikation · 2024"
     assert "Tragtplot af Større komplikation, 2024" in funnel["description"]
     assert "trend" in found and len(found["trend"]["data"]) == 6
@@ -217,8 +207,9 @@ def test_a_leader_before_any_computation_sees_a_plain_message(client, leader):
     assert "ingen beregnede resultater" in response.content.decode()
 
 
-# Built: the periods, the period's results and the trend are read; cached: they are not.
-OVERVIEW_MAX_QUERIES = {"built": 12, "cached": 9}
+# Built: the periods, the period's results of the scope, the national pool and the scope's sums
+# (indicators.services.disclosure) are read; cached: they are not.
+OVERVIEW_MAX_QUERIES = {"built": 13, "cached": 9}
 
 
 @pytest.fixture(params=["built", "cached"])

@@ -166,7 +166,7 @@ def test_higher_is_better_turns_the_verdict():
     assert quarter.target_status.iloc[0] == "met"
 
 
-def test_a_departments_own_definition_is_computed_for_it_and_all_only():
+def test_a_departments_own_definition_is_computed_for_it_only_with_no_pool():
     rectum_leak = engine.DefinitionSpec(
         id=99,
         slug="own",
@@ -182,10 +182,11 @@ def test_a_departments_own_definition_is_computed_for_it_and_all_only():
         department_id=1,
     )
     results = engine.compute_results(frame(HAND_ROWS), [rectum_leak])
-    assert set(results.department_id.dropna()) == {1}
-    year = results[(results.period_type == "year") & results.department_id.isna()].iloc[0]
-    # rectal anastomoses: A's rows 2 (leak) and 4 (blank), B's row 7 (no leak), all 2023
-    assert (year.numerator, year.denominator, year.missing) == (1, 2, 1)
+    # Pooled with B's rows it would single out B's patients (docs/privacy.md).
+    assert list(results.department_id.unique()) == [1]
+    year = results[results.period_type == "year"].iloc[0]
+    # rectal anastomoses of A: rows 2 (leak) and 4 (blank), all 2023
+    assert (year.numerator, year.denominator, year.missing) == (1, 1, 1)
 
 
 def test_departments_and_include_all_limit_the_output():

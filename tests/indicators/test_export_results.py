@@ -164,8 +164,8 @@ def test_targets_and_own_indicators_are_exported(
             event={"field": "anastomotic_leak", "op": "eq", "value": True},
         )
     own = export("--indicator", "leak-rectum", "--period", "year")
+    # A department's own indicator: its department only, no national pool (docs/privacy.md).
     assert [(r["department_code"], r["numerator"], r["denominator"]) for r in own] == [
-        ("ALL", "1", "2"),
         (A, "1", "1"),
     ]
     targeted = [r for r in export("--department", A) if r["target"]]

@@ -42,7 +42,7 @@ def test_the_preview_counts_the_departments_rows_and_writes_nothing(computed, sl
     assert (Result.objects.count(), Computation.objects.count()) == before
     assert [y.period_start for y in found.years] == [dt.date(2023, 1, 1)]
     year = found.years[0]
-    assert (year.numerator, year.denominator, year.missing) == OWN_COUNTS[slug][0]
+    assert (year.numerator, year.denominator, year.missing) == OWN_COUNTS[slug]
     assert found.rows == OperationRow.objects.filter(department=department).count()
 
 
