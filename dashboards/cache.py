@@ -37,7 +37,8 @@ SOURCES = (
     ("dashboards", "**/*.py"),
     ("templates", "**/*.html"),
     ("locale", "**/*.mo"),
-    ("indicators", "*.py"),
+    ("indicators", "**/*.py"),
+    ("departments", "*.py"),
 )
 
 K = TypeVar("K", bound=Hashable)

@@ -170,3 +170,18 @@ def exact_scope(user) -> frozenset[int]:
         cached = frozenset(departments_for(user, "aggregate").values_list("pk", flat=True))
         user._portal_exact_scope = cached
     return cached
+
+
+def refused_row_codes(user) -> set[str] | None:
+    """The department codes whose refused rows the user may read: None (all of them) for an
+    administrator; else the departments the user coordinates. A refused row still holds what
+    the file said of a patient, so it stays with the department it names."""
+    if is_admin(user):
+        return None
+    return set(departments_for(user, "coordinate").values_list("code", flat=True))
+
+
+def require_extract_reader(user) -> None:
+    """Extract reports (and the refused rows in them) are for coordinators and administrators."""
+    if not (is_admin(user) or can(user, "coordinate")):
+        raise PermissionDenied

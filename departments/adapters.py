@@ -17,6 +17,7 @@ match the claim; roles given in the portal stay. See docs/accounts.md.
 from __future__ import annotations
 
 import logging
+import smtplib
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
@@ -30,11 +31,32 @@ logger = logging.getLogger(__name__)
 DEPARTMENT_ROLES = {Role.CLINICIAN.value, Role.COORDINATOR.value}
 
 
+class MailNotSent(Exception):
+    """The mail server could not be reached or refused the message; the failure is logged."""
+
+
+def _mail_failure(exc: OSError) -> str:
+    """What went wrong, without the server's text: it may quote the recipient's address."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{type(exc).__name__} {exc.smtp_code}"
+    if isinstance(exc, smtplib.SMTPException):
+        return type(exc).__name__
+    return f"{type(exc).__name__}: {exc.strerror or 'no detail'}"
+
+
 class NoSignupAccountAdapter(DefaultAccountAdapter):
     """Accounts are created by an administrator or by invitation, never by open sign-up."""
 
     def is_open_for_signup(self, request) -> bool:
         return False
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        try:
+            super().send_mail(template_prefix, email, context)
+        except OSError as exc:  # smtplib's errors are OSErrors too
+            # Never the address in the log: who asked for a password reset is nobody's business.
+            logger.error("e-mail %s not sent: %s", template_prefix, _mail_failure(exc))
+            raise MailNotSent from None
 
 
 def parse_role(value: str) -> RoleGrant | None:

@@ -12,7 +12,6 @@ CPR number in ``target`` or ``detail``: name things by id, pseudonym or file nam
 
 from __future__ import annotations
 
-import csv
 import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from departments.models import AuditAction, AuditEvent, Department
+from qualityportal import csvsafe
 
 USER_AGENT_MAX = 300
 TARGET_MAX = 500
@@ -138,12 +138,6 @@ CSV_COLUMNS = [
 ]
 
 
-def _cell(value) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula (user agents are user input)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 class _Echo:
     def write(self, value: str) -> str:
         return value
@@ -151,13 +145,13 @@ class _Echo:
 
 def csv_lines(queryset: QuerySet[AuditEvent]) -> Iterator[str]:
     """The records as semicolon-separated lines (UTF-8 with BOM, for Excel), streamed."""
-    writer = csv.writer(_Echo(), delimiter=";")
+    # User agents, targets and e-mail addresses are user input: no cell may run as a formula.
+    writer = csvsafe.writer(_Echo(), delimiter=";")
     yield "\ufeff"
     yield writer.writerow(CSV_COLUMNS)
     for event in queryset.iterator(chunk_size=2000):
         yield writer.writerow(
-            _cell(value)
-            for value in [
+            [
                 event.pk,
                 timezone.localtime(event.created_at).isoformat(),
                 event.user_email,

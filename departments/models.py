@@ -200,10 +200,10 @@ class AuditAction(models.TextChoices):
 class AuditEvent(models.Model):
     """One audited action: who, when, what, which department, from where. Append-only.
 
-    PostgreSQL refuses every UPDATE and DELETE of this table (a trigger, migration 0004); the
-    portal offers no way to change a record. The user and the department are kept as snapshots
-    (e-mail, code) as well as links without a database constraint, so deleting a user or a
-    department neither rewrites nor is blocked by the history.
+    PostgreSQL refuses every UPDATE, DELETE and TRUNCATE of this table (triggers, migrations
+    0004 and 0005); the portal offers no way to change a record. The user and the department
+    are kept as snapshots (e-mail, code) as well as links without a database constraint, so
+    deleting a user or a department neither rewrites nor is blocked by the history.
     """
 
     created_at = models.DateTimeField(_("tidspunkt"), default=timezone.now, db_index=True)

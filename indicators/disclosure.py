@@ -291,7 +291,12 @@ def _joint_pin(series, dens, nums, roots, threshold, settled) -> tuple[_Count, N
         ].append(key)
     for keys in groups.values():
         for root in roots:
-            found = _pin_in_year(keys, dens, nums, _walk(root), threshold)
+            nodes = _walk(root)
+            # With every denominator of the year shown, each numerator tree has fixed ceilings
+            # and the interval pass is already exact: only a hidden denominator couples counts.
+            if not any(n in dens[keys[0]].hidden for n in nodes):
+                continue
+            found = _pin_in_year(keys, dens, nums, nodes, threshold)
             if found is not None and (id(found[0]), found[1]) not in settled:
                 return found
     return None
@@ -359,9 +364,9 @@ def _pin_in_year(keys, dens, nums, nodes, threshold) -> tuple[_Count, Node] | No
         constraints = [LinearConstraint(np.array(rows), bounds[:, 0], bounds[:, 1])]
     box = Bounds(np.array(low, dtype=float), np.array(high, dtype=float))
     for c, node in candidates:
-        index = variables[(c, node)]
-        extremes = []
-        for sign in (1.0, -1.0):
+        index, true = variables[(c, node)], counts[c].rest.get(node, 0)
+        pinned = True
+        for sign in (1.0, -1.0):  # the smallest fit, then the largest: one differs, it is free
             objective = np.zeros(len(variables))
             objective[index] = sign
             result = milp(
@@ -370,10 +375,10 @@ def _pin_in_year(keys, dens, nums, nodes, threshold) -> tuple[_Count, Node] | No
                 integrality=np.ones(len(variables)),
                 bounds=box,
             )
-            if not result.success:
+            if not result.success or round(result.x[index]) != true:
+                pinned = False
                 break
-            extremes.append(round(result.x[index]))
-        if len(extremes) == 2 and extremes[0] == extremes[1]:
+        if pinned:
             return counts[c], node
     return None
 

@@ -6,3 +6,9 @@ class QualityPortalConfig(AppConfig):
 
     name = "qualityportal"
     verbose_name = "Kvalitetsportal"
+
+    def ready(self) -> None:
+        from qualityportal import uploads
+
+        # Leftovers of a process that died mid-upload go as the portal starts.
+        uploads.sweep()

@@ -134,12 +134,19 @@ ACCOUNT_PREVENT_ENUMERATION = True
 # accident. They count in the cache: set CACHE_URL so that every web worker shares the count.
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
-    "login_failed": "10/m/ip,5/5m/key",  # 5 wrong passwords for one address: 5 minutes' wait
+    # Per client address and per account: 10 failures a minute from one address block that
+    # address only; 5 wrong passwords for one account, from anywhere, block it for 5 minutes.
+    "login_failed": "10/m/ip,5/5m/key",
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",
     "change_password": "5/m/user",
     "reauthenticate": "10/m/user",
 }
+# Behind the TLS proxy every request comes from the proxy's address, so per address would mean
+# one client's failed logins lock out everyone. allauth then takes the client's address from
+# X-Forwarded-For, counting this many proxies back from the end (each proxy appends the address
+# it saw; what the client sent itself comes earlier and is ignored). 0: REMOTE_ADDR is the client.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0 if DEBUG else 1)
 
 # Two-factor authentication (TOTP, with recovery codes). Optional for everyone; with
 # MFA_REQUIRED_FOR_PATIENT_ROLES clinicians and coordinators (who see patient rows) must set it
@@ -230,6 +237,14 @@ MEDIA_URL = "media/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 512 * 1024 * 1024)
+# Checked while the body streams (qualityportal.uploads); partial files only ever in one folder,
+# swept of leftovers when the portal starts.
+FILE_UPLOAD_HANDLERS = [
+    "qualityportal.uploads.GuardedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+FILE_UPLOAD_TEMP_DIR = str(Path(env_str("FILE_UPLOAD_TEMP_DIR") or VAR_DIR / "uploads-tmp"))
 # Counts from 1 to this less one are hidden from viewers outside the department's scope
 # (indicators.disclosure, docs/privacy.md).
 SMALL_NUMBER_THRESHOLD = env_int("SMALL_NUMBER_THRESHOLD", 5)
@@ -260,10 +275,11 @@ CACHES = {
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-# Cookies travel over HTTPS only whenever the portal insists on HTTPS (turned off for the
-# browser tests, which talk plain HTTP to a local server).
-SESSION_COOKIE_SECURE = SECURE_SSL_REDIRECT
-CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT
+# In production cookies travel over HTTPS only, even with SECURE_SSL_REDIRECT off (a proxy that
+# redirects by itself): a session cookie sent once over plain HTTP is a stolen session. The
+# browser tests, which talk plain HTTP to a local server, turn this off in their fixture.
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
@@ -305,6 +321,8 @@ EMAIL_BACKEND = env_str("EMAIL_BACKEND") or (
 )
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
+# Seconds: a mail server that does not answer must not hold a web worker (password reset).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "kvalitetsportal@localhost")
 
 LOGGING = {
@@ -313,7 +331,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "filters": {"one_line_denials": {"()": "qualityportal.logs.OneLineDenials"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["one_line_denials"]},
+    },
 }
 
 # Celery beat: send again work that waited too long for a worker (the broker was down, or a

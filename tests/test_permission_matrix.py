@@ -92,6 +92,7 @@ def get_only(get: dict[str, str]) -> dict[str, dict[str, str]]:
 
 COORDINATORS_ONLY = expect("forbidden", anonymous="login", coordinator_A="ok")
 ADMINS_ONLY = expect("forbidden", anonymous="login", admin="ok")
+EXTRACT_READERS = expect("forbidden", anonymous="login", coordinator_A="ok", admin="ok")
 
 # --------------------------------------------------------------------------------------------
 # The table: URL name (namespace:name) or, for an unnamed pattern, its route.
@@ -134,15 +135,18 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
             admin="not_found",
         )
     ),
-    "extract_list": get_only(COORDINATORS_ONLY),
+    # Administrators read extract reports (every department's refused rows) but neither upload
+    # nor roll back.
+    "extract_list": get_only(EXTRACT_READERS),
     # The upload form re-renders with errors for an empty POST: access granted.
     "extract_upload": {"GET": COORDINATORS_ONLY, "POST": COORDINATORS_ONLY},
-    "extract_detail": get_only(COORDINATORS_ONLY),
-    "extract_status": get_only(COORDINATORS_ONLY),
-    "extract_refused_csv": get_only(COORDINATORS_ONLY),
+    "extract_detail": get_only(EXTRACT_READERS),
+    "extract_status": get_only(EXTRACT_READERS),
+    "extract_refused_csv": get_only(EXTRACT_READERS),
     "extract_make_current": {
         "GET": logged_in("not_allowed"),
-        "POST": expect("forbidden", anonymous="login", coordinator_A="redirect"),
+        # Without "confirm" the answer is the page of what would change.
+        "POST": expect("forbidden", anonymous="login", coordinator_A="ok"),
     },
     "audit_list": get_only(ADMINS_ONLY),
     "audit_export": get_only(ADMINS_ONLY),

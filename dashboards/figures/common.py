@@ -283,12 +283,16 @@ PROTECTED_AXIS = {"overlaying": "y", "range": [0, 1], "visible": False, "fixedra
 
 
 def protected_trace(
-    xs: list[str], name: str, label: str = "<5", details: list[str] | None = None
+    xs: list[str], name: str, label: str | None = None, details: list[str] | None = None
 ) -> dict:
     """Markers, labelled ``label``, for the periods ``xs`` whose value is hidden because it
     would reveal a small number (indicators.disclosure); ``details`` names what is hidden at
     each point, for the hover."""
-    hover = _("skjult: ville afsløre et tal under 5")
+    from indicators.disclosure import small_label
+    from indicators.services.disclosure import threshold
+
+    label = label or small_label(threshold())
+    hover = _("skjult: ville afsløre et lille tal")
     if details is not None:
         hover = "%{customdata}: " + hover
     return {

@@ -13,6 +13,7 @@ from departments.models import Department
 from indicators import engine, rules
 from indicators.models import Computation, IndicatorDefinition
 from indicators.registry.profiles import get_profile
+from indicators.services import currency
 from indicators.services.computations import spec_of
 
 PATIENT_COLUMNS = (
@@ -38,12 +39,13 @@ def patient_rows(
     filters: Filters | None = None,
 ) -> PatientList:
     """The department's rows of the period behind the number: events and missing ones, from
-    the extract the current results were computed from."""
+    the extract that holds the department's current rows."""
     filters = filters or Filters()
     computation = current_computations({definition.profile}).get(definition.profile)
-    if computation is None or computation.extract_id is None:
+    source = currency.source_of(department, definition.profile)
+    if computation is None or source is None:
         return PatientList(period, [], [], 0, computation)
-    rows = computation.extract.rows.filter(
+    rows = source.extract.rows.filter(
         department=department,
         operation_date__gte=period.start,
         operation_date__lt=period.end,

@@ -22,6 +22,7 @@ from indicators.models import (
     Result,
 )
 from indicators.registry.profiles import get_profile
+from indicators.services import currency
 from indicators.services.computations import spec_of
 from indicators.services.rows import read_rows
 from indicators.services.selectors import department_definitions
@@ -121,18 +122,19 @@ def computed_cells(
     department: Department,
     filters: Filters,
 ) -> dict[tuple[int, str], list[Cell]]:
-    """The department's results for the filtered rows, computed now from the current extract
-    (one read per registry; nothing is written)."""
+    """The department's results for the filtered rows, computed now from the extract that holds
+    its current rows (one read per registry; nothing is written)."""
     found: dict[tuple[int, str], list[Cell]] = {}
-    for profile, computation in computations.items():
+    for profile in computations:
         definitions = [d for d, _ in follows if d.profile == profile]
-        if not definitions or computation.extract_id is None:
+        source = currency.source_of(department, profile)
+        if not definitions or source is None:
             continue
         specs = [spec_of(d) for d in definitions]
         fields = rules.fields_for_profile(get_profile(profile))
         wanted = engine.needed_fields(specs) | {"site", "priority"}
         rows = read_rows(
-            computation.extract_id,
+            source.extract_id,
             wanted & set(fields),
             fields,
             department_ids=[department.pk],

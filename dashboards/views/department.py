@@ -29,6 +29,8 @@ from dashboards.figures.common import (
 from dashboards.figures.sparkline import sparkline_figure
 from departments import access
 from departments.models import Department, Role
+from indicators.services import currency
+from indicators.services.disclosure import threshold
 
 # --- shared by the department's pages ---------------------------------------------------------
 
@@ -104,9 +106,13 @@ def settings_url(user, department: Department) -> str:
 
 def page_context(request, department: Department, query: PageQuery) -> dict:
     """What every department page shows around its content: the switcher and the form."""
-    others = access.departments_for(request.user, "aggregate").order_by("name", "code")
+    # A department left with no current rows drops out of the list.
+    others = currency.with_current_rows(access.departments_for(request.user, "aggregate")).order_by(
+        "name", "code"
+    )
     return {
         "department": department,
+        "source": currency.source_of(department),
         "switch_departments": list(others),
         "settings_url": settings_url(request.user, department),
         "query": query,
@@ -281,6 +287,7 @@ def _tile_key(board: selectors.Dashboard, definition, target, exact: bool, lang:
         (board.filters.site, board.filters.urgency),
         exact,
         tuple(sorted(board.scope)),  # the national result is shown as this scope may see it
+        threshold(),
         lang,
         (definition.pk, definition.slug, definition.kind, definition.name_da, definition.name_en),
         (definition.direction, definition.min_denominator, target),
@@ -357,7 +364,9 @@ def department_switch(request):
     if code:
         department = access.get_department_for(request.user, code, "aggregate")
         return redirect("department_dashboard", code=department.code)
-    departments = access.departments_for(request.user, "aggregate").order_by("name", "code")
+    departments = currency.with_current_rows(
+        access.departments_for(request.user, "aggregate")
+    ).order_by("name", "code")
     return render(
         request,
         "dashboards/department_list.html",

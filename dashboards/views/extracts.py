@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-import csv
-
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
+from django.db.models import Count
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboards.forms import UploadForm
+from dashboards.selectors import extracts as selectors
 from departments import access, audit
 from departments.models import AuditAction
 from indicators.models import Extract
-from indicators.registry.importer import make_current, queue_upload
+from indicators.registry.importer import ConfirmationNeeded, make_current, queue_upload
+from qualityportal import csvsafe
 from qualityportal.health import check_broker
 
 
@@ -34,8 +36,12 @@ def _require_extract_access(request) -> None:
 @login_required
 @require_GET
 def extract_list(request):
-    _require_extract_access(request)
-    extracts = Extract.objects.select_related("registry", "uploaded_by").order_by("-uploaded_at")
+    _require_reader(request)
+    extracts = (
+        Extract.objects.select_related("registry", "uploaded_by")
+        .annotate(current_departments=Count("current_for"))
+        .order_by("-uploaded_at")
+    )
     page = Paginator(extracts, 25).get_page(request.GET.get("page"))
     return render(request, "dashboards/extracts/list.html", {"page": page})
 
@@ -44,7 +50,16 @@ def extract_list(request):
 def extract_upload(request):
     _require_extract_access(request)
     broker = check_broker()
-    form = UploadForm(request.POST or None, request.FILES or None)
+    posted = request.method == "POST"
+    form = UploadForm(request.POST if posted else None, request.FILES if posted else None)
+    if getattr(request, "upload_too_large", False):
+        # The upload handler stopped the file at the limit and deleted what it had written.
+        form.is_valid()
+        form.add_error(
+            "file",
+            _("Filen er for stor (højst %(limit)s); intet er gemt.")
+            % {"limit": filesizeformat(settings.UPLOAD_MAX_BYTES)},
+        )
     if request.method == "POST" and form.is_valid():
         if not broker["ok"]:
             messages.error(
@@ -55,23 +70,12 @@ def extract_upload(request):
                 ),
             )
         else:
-            with transaction.atomic():
-                outcome = queue_upload(
-                    form.cleaned_data["file"],
-                    profile_slug=form.cleaned_data["profile"],
-                    user=request.user,
-                )
-                audit.record(
-                    request,
-                    AuditAction.UPLOAD,
-                    target=f"extract:{outcome.extract.pk}",
-                    detail={
-                        "file_name": outcome.extract.file_name,
-                        "sha256": outcome.extract.sha256,
-                        "profile": form.cleaned_data["profile"],
-                        "already_imported": outcome.already_imported,
-                    },
-                )
+            outcome = queue_upload(
+                form.cleaned_data["file"],
+                profile_slug=form.cleaned_data["profile"],
+                user=request.user,
+                request=request,
+            )
             if outcome.already_imported:
                 messages.info(
                     request,
@@ -84,23 +88,39 @@ def extract_upload(request):
     )
 
 
+def _require_reader(request) -> None:
+    # Administrators read reports and refused rows too (the rows of every department); only
+    # coordinators upload and roll back.
+    try:
+        access.require_extract_reader(request.user)
+    except PermissionDenied:
+        raise PermissionDenied(_("Kun kvalitetskoordinatorer kan se udtræk.")) from None
+
+
 @login_required
 @require_GET
 def extract_detail(request, pk: int):
-    _require_extract_access(request)
+    _require_reader(request)
     extract = get_object_or_404(Extract.objects.select_related("registry", "uploaded_by"), pk=pk)
-    refused = Paginator(extract.refused.all(), 100).get_page(request.GET.get("page"))
+    visible = selectors.refused_rows(extract, request.user)
+    refused = Paginator(visible, 100).get_page(request.GET.get("page"))
     return render(
         request,
         "dashboards/extracts/detail.html",
-        {"extract": extract, "refused": refused, "message": extract.message(get_language())},
+        {
+            "extract": extract,
+            "refused": refused,
+            # Rows of departments the viewer does not coordinate are counted, never shown.
+            "refused_elsewhere": extract.rows_rejected - refused.paginator.count,
+            "message": extract.message(get_language()),
+        },
     )
 
 
 @login_required
 @require_GET
 def extract_status(request, pk: int):
-    _require_extract_access(request)
+    _require_reader(request)
     extract = get_object_or_404(Extract, pk=pk)
     return JsonResponse(
         {
@@ -120,21 +140,22 @@ def extract_status(request, pk: int):
 @login_required
 @require_GET
 def extract_refused_csv(request, pk: int):
-    _require_extract_access(request)
+    _require_reader(request)
     extract = get_object_or_404(Extract, pk=pk)
+    rows = selectors.refused_rows(extract, request.user)
     audit.record(
         request,
         AuditAction.DOWNLOAD,
         target=f"extract:{extract.pk}/refused.csv",
-        detail={"file_name": extract.file_name, "rows": extract.rows_rejected},
+        detail={"file_name": extract.file_name, "rows": rows.count()},
     )
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="afviste-raekker-{extract.pk}.csv"'
     response.write("\ufeff")  # so Excel opens it as UTF-8
-    writer = csv.writer(response, delimiter=";")
+    writer = csvsafe.writer(response, delimiter=";")
     columns = [name for name in extract.columns if name != "cpr"]
     writer.writerow(["linje", "kolonne", "aarsag", "reason", *columns])
-    for row in extract.refused.order_by("line").iterator(chunk_size=2000):
+    for row in rows.iterator(chunk_size=2000):
         writer.writerow(
             [row.line, row.column, row.message_da, row.message_en]
             + [row.values.get(name, "") for name in columns]
@@ -145,18 +166,29 @@ def extract_refused_csv(request, pk: int):
 @login_required
 @require_POST
 def extract_make_current(request, pk: int):
+    """Make an extract current for the departments it holds: first a page with what changes
+    (rows before and after, per department), then, confirmed, the change itself."""
     _require_extract_access(request)
-    extract = get_object_or_404(Extract, pk=pk)
-    if extract.status != Extract.Status.DONE:
-        messages.error(request, _("Kun et færdigt udtræk kan gøres aktuelt."))
-    else:
-        with transaction.atomic():
-            make_current(extract)
-            audit.record(
-                request,
-                AuditAction.ROLLBACK,
-                target=f"extract:{extract.pk}",
-                detail={"file_name": extract.file_name},
-            )
-        messages.success(request, _("Udtræk nr. %(id)s er nu det aktuelle.") % {"id": extract.pk})
+    extract = get_object_or_404(Extract.objects.select_related("registry"), pk=pk)
+    try:
+        make_current(
+            extract,
+            user=request.user,
+            request=request,
+            confirmed=request.POST.get("confirm") == "1",
+        )
+    except ConfirmationNeeded as needed:
+        return render(
+            request,
+            "dashboards/extracts/confirm.html",
+            {"extract": extract, "changes": needed.changes},
+        )
+    except ValueError:
+        messages.error(request, _("Kun et færdigt udtræk med gyldige rækker kan gøres aktuelt."))
+        return redirect("extract_list")
+    messages.success(
+        request,
+        _("Udtræk nr. %(id)s er nu aktuelt for de afdelinger, det indeholder.")
+        % {"id": extract.pk},
+    )
     return redirect("extract_list")

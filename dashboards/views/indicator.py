@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from urllib.parse import urlencode
 
@@ -32,6 +31,7 @@ from dashboards.views.department import (
 )
 from departments import access, audit
 from departments.models import AuditAction
+from qualityportal import csvsafe
 
 
 def _history(request, code: str, slug: str):
@@ -216,7 +216,7 @@ def indicator_csv(request, code: str, slug: str):
     name = f"{department.code}-{history.definition.slug}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response.write("\ufeff")  # so Excel opens it as UTF-8
-    writer = csv.writer(response, delimiter=";" if lang == "da" else ",")
+    writer = csvsafe.writer(response, delimiter=";" if lang == "da" else ",")
     writer.writerow(
         [
             _("afdeling"), _("indikator"), _("maaned"), _("taeller"), _("naevner"),

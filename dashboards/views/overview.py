@@ -40,6 +40,8 @@ from dashboards.selectors.national import national_results
 from departments import access
 from departments.models import Department
 from indicators.models import Computation, IndicatorDefinition, Result
+from indicators.services import currency
+from indicators.services.disclosure import threshold
 from indicators.services.selectors import current_computation
 
 PROFILE = "dccg"
@@ -73,7 +75,10 @@ def indicator_url(code: str, slug: str) -> str:
 def overview(request):
     if not access.sees_overview(request.user):
         raise PermissionDenied(_("Overblikket er for ledelsen."))
-    departments = list(access.departments_for(request.user, "aggregate"))
+    # A department left with no current rows drops out of the overview.
+    departments = list(
+        currency.with_current_rows(access.departments_for(request.user, "aggregate"), PROFILE)
+    )
     context = overview_context(departments, request.GET.get("period", ""), language())
     return render(request, "dashboards/overview.html", context)
 
@@ -129,6 +134,7 @@ def overview_context(departments: list[Department], asked: str, lang: str) -> di
         stamp,
         (period.type, period.start),
         lang,
+        threshold(),
         tuple(
             (d.pk, d.slug, d.kind, d.name_da, d.name_en, d.direction, d.position)
             for d in definitions

@@ -15,6 +15,7 @@ from dashboards.forms_settings import OwnIndicatorForm, language
 from departments import access
 from departments.models import Department
 from indicators.models import Extract, IndicatorDefinition
+from indicators.services import currency
 from indicators.services.preview import PreviewRow, preview_definition
 
 PROFILE = "dccg"
@@ -29,7 +30,8 @@ def settings_preview(request, code: str):
     form = OwnIndicatorForm(request.POST, department=department, draft=True)
     if not form.is_valid():
         return JsonResponse({"ok": False, "errors": form.all_messages()})
-    extract = Extract.objects.filter(registry__slug=PROFILE, is_current=True).first()
+    source = currency.source_of(department, PROFILE)
+    extract = source.extract if source else None
     if extract is None:
         return JsonResponse(
             {"ok": False, "errors": {"__all__": [_("Der er intet aktuelt udtræk endnu.")]}}

@@ -4,9 +4,9 @@ The portal never changes an audit record, but the guarantee belongs in the datab
 in a view, an admin action or a shell session cannot get round it. The error uses SQLSTATE 23001
 (restrict_violation), which Django raises as ``IntegrityError``.
 
-TRUNCATE is deliberately not blocked: the test suite empties tables with it between
-transactional tests. In production the database role the portal runs as should hold only
-INSERT and SELECT on this table (docs/accounts.md). SQLite (development only) has no trigger.
+TRUNCATE is refused by 0005 (a statement-level trigger). In production the database role the
+portal runs as holds only INSERT and SELECT on this table (docs/accounts.md). SQLite
+(development only) has no trigger.
 """
 
 from django.db import migrations

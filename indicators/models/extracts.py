@@ -63,8 +63,12 @@ class Extract(models.Model):
     extra_columns = models.JSONField(default=list, blank=True)
     period_start = models.DateField(null=True, blank=True)
     period_end = models.DateField(null=True, blank=True)
+    # The newest extract made current (each department's current rows: CurrentRows).
     is_current = models.BooleanField(_("aktuelt"), default=False)
     made_current_at = models.DateTimeField(null=True, blank=True)
+    # Loaded, but it would take more than half of some department's rows away: it waits for a
+    # coordinator to look at what changes and confirm (indicators.services.currency).
+    awaiting_confirmation = models.BooleanField(_("afventer bekræftelse"), default=False)
 
     class Meta:
         ordering = ["-uploaded_at", "-pk"]
@@ -93,6 +97,48 @@ class Extract(models.Model):
 
     def message(self, language: str) -> str:
         return self.message_en if language == "en" and self.message_en else self.message_da
+
+
+class ExtractDepartment(models.Model):
+    """A department an extract holds rows of, and how many valid rows."""
+
+    extract = models.ForeignKey(Extract, on_delete=models.CASCADE, related_name="departments")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
+    rows = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["extract", "department"], name="one_count_per_extract")
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.extract_id} {self.department_id}: {self.rows}"
+
+
+class CurrentRows(models.Model):
+    """Which extract holds a department's current rows in a registry.
+
+    An extract replaces the current rows of exactly the departments it holds; every other
+    department keeps the rows of the extract that last held it.
+    """
+
+    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="current_rows")
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="+")
+    extract = models.ForeignKey(Extract, on_delete=models.PROTECT, related_name="current_for")
+    rows = models.PositiveIntegerField()
+    since = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("aktuelle rækker")
+        verbose_name_plural = _("aktuelle rækker")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registry", "department"], name="one_source_per_department"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.registry.slug} {self.department_id} ← #{self.extract_id}"
 
 
 class OperationRow(models.Model):
@@ -138,6 +184,9 @@ class RefusedRow(models.Model):
 
     extract = models.ForeignKey(Extract, on_delete=models.CASCADE, related_name="refused")
     line = models.PositiveIntegerField()
+    # The department the row names (blank if it names none): only that department's
+    # coordinators, and administrators, may read the row (departments.access).
+    department_code = models.CharField(max_length=20, blank=True, db_index=True)
     column = models.CharField(max_length=100, blank=True)
     code = models.CharField(max_length=40)
     message_da = models.TextField()

@@ -31,9 +31,14 @@ class Computation(models.Model):
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)
+    # Runs that failed for a reason that may pass (a lost connection, a killed worker): after
+    # MAX_ATTEMPTS it stays failed (indicators.services.computations).
+    attempts = models.PositiveSmallIntegerField(default=0)
     reason = models.CharField(_("anledning"), max_length=200, blank=True)
     # {"departments": [ids] | null, "definitions": [ids] | null}; {} = everything.
     scope = models.JSONField(default=dict, blank=True)
+    # The rows it read: [[extract id, [department ids]], ...] (indicators.services.currency).
+    sources = models.JSONField(default=list, blank=True)
     # The computation whose other results were copied (a partial recompute).
     base = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

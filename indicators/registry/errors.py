@@ -24,6 +24,23 @@ REASONS: dict[str, tuple[str, str]] = {
         "Excel-filen kan ikke læses: {detail}",
         "The Excel file cannot be read: {detail}",
     ),
+    "workbook_too_large": (
+        "Excel-filen fylder {size} MB udpakket: mere end en projektmappe med et udtræk kan. "
+        "Den er ikke indlæst.",
+        "The Excel file unpacks to {size} MB: more than a workbook with an extract can. It was "
+        "not imported.",
+    ),
+    "workbook_too_many_rows": (
+        "Excel-filen har flere end {limit} rækker, som Excel selv kan have. Den er ikke indlæst.",
+        "The Excel file has more than {limit} rows, which Excel itself cannot hold. It was not "
+        "imported.",
+    ),
+    "workbook_cell_too_long": (
+        "Excel-filen har en celle med flere end {limit} tegn, som Excel selv kan have. Den er "
+        "ikke indlæst.",
+        "The Excel file has a cell longer than {limit} characters, which Excel itself cannot "
+        "hold. It was not imported.",
+    ),
     "wrong_delimiter": (
         "Overskriftslinjen er ikke adskilt med semikolon (;). Fandt: {found}",
         "The header line is not separated by semicolons (;). Found: {found}",
@@ -48,6 +65,17 @@ REASONS: dict[str, tuple[str, str]] = {
     "already_imported": (
         "Filen er allerede indlæst som udtræk nr. {extract}; intet blev ændret.",
         "The file was already imported as extract no. {extract}; nothing was changed.",
+    ),
+    "no_valid_rows": (
+        "Ingen gyldige rækker: udtrækket er ikke gjort aktuelt, og alle afdelinger beholder deres "
+        "tal.",
+        "No valid rows: the extract was not made current, and every department keeps its numbers.",
+    ),
+    "held": (
+        "Udtrækket ville fjerne mere end halvdelen af rækkerne for {departments}. Det er indlæst, "
+        "men ikke gjort aktuelt: se ændringerne og bekræft.",
+        "The extract would remove more than half of the rows of {departments}. It is loaded but "
+        "not made current: review the changes and confirm.",
     ),
     # Row refusals.
     "field_count": (
@@ -91,6 +119,12 @@ REASONS: dict[str, tuple[str, str]] = {
     "text_too_long": (
         "{column} er længere end {length} tegn.",
         "{column} is longer than {length} characters.",
+    ),
+    "cpr_elsewhere": (
+        "{column} indeholder et CPR-nummer. Kun kolonnen cpr må det; rækken er afvist, og "
+        "værdien er ikke gemt.",
+        "{column} holds a CPR number. Only the cpr column may; the row is refused and the value "
+        "is not kept.",
     ),
     "duplicate_row": (
         "Samme patient, operationsdato og procedurekode som linje {first_line}.",

@@ -13,19 +13,24 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from django.conf import settings
 from django.core.files.base import File
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from departments import audit
+from departments.models import AuditAction
 from departments.services import DepartmentRecord, upsert_departments
-from indicators.models import Extract, RefusedRow, Registry
+from indicators.models import Extract, ExtractDepartment, RefusedRow, Registry
+from indicators.registry.cpr import scrub
 from indicators.registry.errors import FileRefused, reason
 from indicators.registry.load import load_rows
 from indicators.registry.profiles import Profile, get_profile
 from indicators.registry.pseudonym import pseudonymiser
 from indicators.registry.reader import RawTable, read_extract
 from indicators.registry.validate import Refusal, Validated, validate
+from indicators.services import currency
 
 logger = logging.getLogger(__name__)
 S = Extract.Status
@@ -64,12 +69,38 @@ def _hex_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def import_path(path: Path, *, profile_slug: str = "dccg", user=None) -> ImportOutcome:
-    """Import a file on disk now (the management command); the file stays where it is.
+def import_path(
+    path: Path, *, profile_slug: str = "dccg", user=None, force: bool = False, via: str = "cli"
+) -> ImportOutcome:
+    """Import a file on disk now (the management command, the inbox); the file stays where it
+    is. One door: it imports, writes the audit record and queues the recompute.
 
     A file that cannot be read as the profile raises ``FileRefused`` before anything is written,
-    so a refused file leaves every table as it was.
+    so a refused file leaves every table as it was. ``force`` makes the extract current even
+    where it takes more than half of a department's rows away.
     """
+    outcome = _import_path(path, profile_slug=profile_slug, user=user, force=force)
+    extract = outcome.extract
+    audit.record(
+        None,
+        AuditAction.UPLOAD,
+        user=user,
+        target=f"extract:{extract.pk}",
+        detail={
+            "via": via,
+            "file_name": extract.file_name,
+            "sha256": extract.sha256,
+            "profile": profile_slug,
+            "already_imported": outcome.already_imported,
+            "status": extract.status,
+            "current": extract.is_current,
+            "force": force,
+        },
+    )
+    return outcome
+
+
+def _import_path(path: Path, *, profile_slug: str, user, force: bool) -> ImportOutcome:
     profile = get_profile(profile_slug)
     data = path.read_bytes()
     # The digest (hashlib lets go of the GIL) is taken while Arrow parses the file.
@@ -84,24 +115,50 @@ def import_path(path: Path, *, profile_slug: str = "dccg", user=None) -> ImportO
     registry = Registry.objects.filter(slug=profile.slug).first()
     earlier = registry and find_done_extract(registry, sha)
     if earlier:
+        if force and earlier.awaiting_confirmation:
+            # The same file again, forced: the held extract is confirmed, not loaded twice.
+            make_current(earlier, user=user, confirmed=True, via="cli")
+            earlier.refresh_from_db()
         return ImportOutcome(earlier, already_imported=True)
     if refused is not None:
         raise refused
     extract = Extract.objects.create(
         registry=registry or registry_for(profile),
         profile_version=profile.version,
-        file_name=path.name,
+        file_name=scrub(path.name),
         sha256=sha,
         size_bytes=path.stat().st_size,
         uploaded_by=user,
         status=S.READING,
         started_at=timezone.now(),
     )
-    return _process(extract.pk, profile, table)
+    return _process(extract.pk, profile, table, force=force)
 
 
-def queue_upload(uploaded_file, *, profile_slug: str = "dccg", user=None) -> ImportOutcome:
-    """Keep an uploaded file for the worker and queue its import once this transaction commits."""
+def queue_upload(
+    uploaded_file, *, profile_slug: str = "dccg", user=None, request=None
+) -> ImportOutcome:
+    """Keep an uploaded file for the worker and queue its import once this transaction commits;
+    the one door for uploads: it writes the audit record too."""
+    with transaction.atomic():
+        outcome = _queue_upload(uploaded_file, profile_slug=profile_slug, user=user)
+        audit.record(
+            request,
+            AuditAction.UPLOAD,
+            user=user,
+            target=f"extract:{outcome.extract.pk}",
+            detail={
+                "via": "web",
+                "file_name": outcome.extract.file_name,
+                "sha256": outcome.extract.sha256,
+                "profile": profile_slug,
+                "already_imported": outcome.already_imported,
+            },
+        )
+    return outcome
+
+
+def _queue_upload(uploaded_file, *, profile_slug: str, user) -> ImportOutcome:
     profile = get_profile(profile_slug)
     registry = registry_for(profile)
     digest = hashlib.sha256()
@@ -114,7 +171,7 @@ def queue_upload(uploaded_file, *, profile_slug: str = "dccg", user=None) -> Imp
     extract = Extract(
         registry=registry,
         profile_version=profile.version,
-        file_name=Path(uploaded_file.name).name[:255],
+        file_name=scrub(Path(uploaded_file.name).name[:255]),
         sha256=sha,
         size_bytes=uploaded_file.size or 0,
         uploaded_by=user,
@@ -157,35 +214,38 @@ def run_import(extract_id: int) -> ImportOutcome:
         with extract.upload.open("rb") as handle:
             table = read_extract(handle.read(), profile)
     except FileRefused as refused:
-        _fail(extract_id, refused.reason)
-        _discard_upload(extract_id)
+        fail_import(extract_id, refused.reason)
+        discard_upload(extract_id)
         return ImportOutcome(Extract.objects.get(pk=extract_id))
-    except OSError as exc:
+    except Exception as exc:  # a failed read ends the import, never leaves it half-way
         logger.exception("upload of extract %s cannot be read", extract_id)
-        _fail(extract_id, reason("interrupted", detail=type(exc).__name__))
-        _discard_upload(extract_id)
+        fail_import(extract_id, reason("interrupted", detail=type(exc).__name__))
+        discard_upload(extract_id)
         return ImportOutcome(Extract.objects.get(pk=extract_id))
     return _process(extract_id, profile, table)
 
 
-def _process(extract_id: int, profile: Profile, table: RawTable) -> ImportOutcome:
+def _process(
+    extract_id: int, profile: Profile, table: RawTable, *, force: bool = False
+) -> ImportOutcome:
     try:
         _set_stage(extract_id, S.VALIDATING, 30, rows_read=table.rows_read)
         validated = validate(table, profile, pseudonymiser(settings.PSEUDONYM_KEY))
         _set_stage(extract_id, S.LOADING, 60)
-        _load(extract_id, table, validated)
+        _load(extract_id, table, validated, force=force)
     except _AlreadyImported as already:
-        _fail(extract_id, reason("already_imported", extract=already.earlier.pk))
-    except (DatabaseError, OSError, MemoryError) as exc:
+        fail_import(extract_id, reason("already_imported", extract=already.earlier.pk))
+    except Exception as exc:  # whatever broke (psycopg's AdminShutdown in a COPY
+        # too), the import ends as failed with a message, never stuck half-way
         logger.exception("import of extract %s interrupted", extract_id)
-        _fail(extract_id, reason("interrupted", detail=type(exc).__name__))
+        fail_import(extract_id, reason("interrupted", detail=type(exc).__name__))
     finally:
-        _discard_upload(extract_id)
+        discard_upload(extract_id)
     extract = Extract.objects.select_related("registry").get(pk=extract_id)
     return ImportOutcome(extract, already_imported=extract.error_code == "already_imported")
 
 
-def _load(extract_id: int, table: RawTable, validated: Validated) -> Extract:
+def _load(extract_id: int, table: RawTable, validated: Validated, *, force: bool) -> Extract:
     with transaction.atomic():
         extract = Extract.objects.select_related("registry").get(pk=extract_id)
         # The registry row is the lock: imports of one registry run one at a time, and the
@@ -197,13 +257,16 @@ def _load(extract_id: int, table: RawTable, validated: Validated) -> Extract:
         departments = upsert_departments(_department_records(validated))
         department_ids = {code: d.pk for code, d in departments.items()}
         imported = load_rows(extract_id, validated, department_ids)
+        ExtractDepartment.objects.bulk_create(
+            ExtractDepartment(extract_id=extract_id, department_id=pk, rows=n)
+            for pk, n in _department_counts(validated, department_ids).items()
+        )
+        department_column = _department_column(extract.registry.slug)
         RefusedRow.objects.bulk_create(
-            (_refused_row(extract_id, refusal) for refusal in validated.refused), batch_size=5000
+            (_refused_row(extract_id, refusal, department_column) for refusal in validated.refused),
+            batch_size=5000,
         )
         period = _period(validated)
-        Extract.objects.filter(registry_id=extract.registry_id, is_current=True).update(
-            is_current=False
-        )
         now = timezone.now()
         extract.status = S.DONE
         extract.progress = 100
@@ -214,12 +277,35 @@ def _load(extract_id: int, table: RawTable, validated: Validated) -> Extract:
         extract.columns = table.header
         extract.extra_columns = validated.extra_columns
         extract.period_start, extract.period_end = period
-        extract.is_current = True
-        extract.made_current_at = now
         extract.finished_at = now
         extract.save()
-        _queue_recompute(extract)
+        held = [c for c in currency.changes(extract) if c.drops_too_much]
+        if not imported:
+            # Nothing valid: every department keeps its numbers.
+            why = reason("no_valid_rows")
+            Extract.objects.filter(pk=extract_id).update(message_da=why.da, message_en=why.en)
+        elif held and not force:
+            why = reason("held", departments=", ".join(c.department.code for c in held))
+            Extract.objects.filter(pk=extract_id).update(
+                awaiting_confirmation=True, message_da=why.da, message_en=why.en
+            )
+        else:
+            currency.apply(extract)
+            _queue_recompute(extract)
     return extract
+
+
+def _department_counts(validated: Validated, department_ids: dict[str, int]) -> dict[int, int]:
+    """Valid rows per department."""
+    if not len(validated):
+        return {}
+    values = validated.values["department_code"]
+    counts = np.bincount(values.index, minlength=len(values.distinct))
+    found: dict[int, int] = {}
+    for code, n in zip(values.distinct.to_pylist(), counts.tolist(), strict=True):
+        if n and code is not None:
+            found[department_ids[code]] = found.get(department_ids[code], 0) + n
+    return found
 
 
 class _AlreadyImported(Exception):
@@ -246,10 +332,17 @@ def _department_records(validated: Validated) -> list[DepartmentRecord]:
     ]
 
 
-def _refused_row(extract_id: int, refusal: Refusal) -> RefusedRow:
+def _department_column(profile_slug: str) -> str | None:
+    profile = get_profile(profile_slug)
+    return next((c.name for c in profile.columns if c.field == "department_code"), None)
+
+
+def _refused_row(extract_id: int, refusal: Refusal, department_column: str | None) -> RefusedRow:
+    code = (refusal.values.get(department_column) or "").strip() if department_column else ""
     return RefusedRow(
         extract_id=extract_id,
         line=refusal.line,
+        department_code=code[:20],
         column=refusal.column or "",
         code=refusal.reason.code,
         message_da=refusal.reason.da,
@@ -259,23 +352,28 @@ def _refused_row(extract_id: int, refusal: Refusal) -> RefusedRow:
     )
 
 
-def _fail(extract_id: int, why) -> None:
+def fail_import(extract_id: int, why, *, status: str | None = None) -> bool:
+    """End an import as failed with ``why`` (only if it is still in ``status``, when given)."""
     if connection.connection is not None and not connection.is_usable():
         connection.close()  # the old connection died; the failure is written on a new one
-    _set_stage(
-        extract_id,
-        S.FAILED,
-        100,
-        error_code=why.code,
-        message_da=why.da,
-        message_en=why.en,
-        finished_at=timezone.now(),
-        rows_imported=0,
-        rows_rejected=0,
+    extracts = Extract.objects.filter(pk=extract_id)
+    if status is not None:
+        extracts = extracts.filter(status=status)
+    return bool(
+        extracts.update(
+            status=S.FAILED,
+            progress=100,
+            error_code=why.code,
+            message_da=why.da,
+            message_en=why.en,
+            finished_at=timezone.now(),
+            rows_imported=0,
+            rows_rejected=0,
+        )
     )
 
 
-def _discard_upload(extract_id: int) -> None:
+def discard_upload(extract_id: int) -> None:
     """The raw file holds CPR numbers: it goes as soon as it has been read, whatever the end."""
     extract = Extract.objects.get(pk=extract_id)
     if extract.upload:
@@ -283,17 +381,42 @@ def _discard_upload(extract_id: int) -> None:
         Extract.objects.filter(pk=extract_id).update(upload="")
 
 
-def make_current(extract: Extract) -> Extract:
-    """Roll back (or forward) to an earlier extract of the same registry."""
-    if extract.status != S.DONE:
-        raise ValueError("only a finished extract can be made current")
+class ConfirmationNeeded(Exception):
+    """Making the extract current needs a coordinator's confirmation, having seen ``changes``."""
+
+    def __init__(self, changes: list[currency.Change]) -> None:
+        self.changes = changes
+        super().__init__("confirmation needed")
+
+
+def make_current(
+    extract: Extract, *, user=None, request=None, confirmed: bool = False, via: str = "web"
+) -> Extract:
+    """Make an extract's rows current for the departments it holds: a roll-back (or forward),
+    or the confirmation of an import that was held. The one door for it: it checks, locks the
+    registry, changes the current rows, writes the audit record and queues the recompute.
+
+    Raises ``ValueError`` for an extract that cannot be current and ``ConfirmationNeeded``
+    (with what would change) unless ``confirmed``.
+    """
+    if extract.status != S.DONE or not extract.rows_imported:
+        raise ValueError("only a finished extract with valid rows can be made current")
+    if not confirmed:
+        raise ConfirmationNeeded(currency.changes(extract))
     with transaction.atomic():
         Registry.objects.select_for_update().get(pk=extract.registry_id)
-        Extract.objects.filter(registry_id=extract.registry_id, is_current=True).update(
-            is_current=False
-        )
-        Extract.objects.filter(pk=extract.pk).update(
-            is_current=True, made_current_at=timezone.now()
+        changes = currency.changes(extract)
+        currency.apply(extract)
+        audit.record(
+            request,
+            AuditAction.ROLLBACK,
+            user=user,
+            target=f"extract:{extract.pk}",
+            detail={
+                "file_name": extract.file_name,
+                "via": via,
+                "departments": [c.as_dict() for c in changes],
+            },
         )
         _queue_recompute(extract)
     extract.refresh_from_db()

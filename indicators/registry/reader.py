@@ -328,32 +328,83 @@ def _check_header(header: list[str], profile: Profile) -> None:
         raise FileRefused("missing_columns", columns=", ".join(missing))
 
 
+# What Excel itself can write: longer cells or more rows are not a workbook Excel made.
+XLSX_MAX_CELL = 32_767
+XLSX_MAX_ROWS = 1_048_576
+# A workbook's XML may be at most this many times the upload limit once unzipped: an extract of
+# that size packs to well under the limit, and a zip bomb packs to far less.
+XLSX_MAX_UNZIPPED_RATIO = 4
+_CHUNK_ROWS = 50_000
+
+
+def _upload_limit() -> int:
+    from django.conf import settings
+
+    return int(getattr(settings, "UPLOAD_MAX_BYTES", 512 * 1024 * 1024))
+
+
 def _read_xlsx(data: bytes) -> tuple[list[str], pa.Table, np.ndarray]:
+    """The first worksheet, read as it streams (openpyxl's read-only mode) into Arrow in chunks:
+    memory holds one chunk of Python values at a time, whatever the size of the file."""
+    import zipfile
+
     import openpyxl
 
     try:
+        unzipped = sum(item.file_size for item in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    except Exception as exc:  # not a zip at all
+        raise FileRefused("broken_workbook", detail=type(exc).__name__) from None
+    if unzipped > XLSX_MAX_UNZIPPED_RATIO * _upload_limit():
+        raise FileRefused("workbook_too_large", size=unzipped // (1024 * 1024))
+    try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        sheet = workbook.worksheets[0]
-        rows = list(sheet.iter_rows(values_only=True))
-        workbook.close()
+        try:
+            return _stream_sheet(workbook.worksheets[0].iter_rows(values_only=True))
+        finally:
+            workbook.close()
+    except FileRefused:
+        raise
     except Exception as exc:  # openpyxl raises whatever its zip and XML layers raise
         raise FileRefused("broken_workbook", detail=type(exc).__name__) from None
-    if not rows or all(cell is None for cell in rows[0]):
+
+
+def _stream_sheet(rows) -> tuple[list[str], pa.Table, np.ndarray]:
+    first = next(rows, None)
+    if first is None or all(cell is None for cell in first):
         raise FileRefused("empty_file")
-    header = [("" if cell is None else str(cell)).strip().lower() for cell in rows[0]]
+    header = [_xlsx_cell(cell).strip().lower() for cell in first]
     width = len(header)
-    body = []
-    lines = []
-    # Excel keeps formatting on empty rows below the data; those are not rows of the extract.
-    last = len(rows)
-    while last > 1 and all(cell is None or str(cell).strip() == "" for cell in rows[last - 1]):
-        last -= 1
-    for number, row in enumerate(rows[1:last], start=2):
-        cells = [_xlsx_text(cell) for cell in row[:width]]
+    chunks: list[pa.Table] = []
+    body: list[list[str]] = []
+    lines: list[int] = []
+    blank: list[tuple[int, list[str]]] = []  # empty rows, kept only if data follows them
+    for number, row in enumerate(rows, start=2):
+        if number > XLSX_MAX_ROWS:
+            raise FileRefused("workbook_too_many_rows", limit=XLSX_MAX_ROWS)
+        cells = [_xlsx_cell(cell) for cell in row[:width]]
         cells += [""] * (width - len(cells))
+        if all(cell.strip() == "" for cell in cells):
+            # Excel keeps formatting on empty rows below the data; those are not rows.
+            blank.append((number, cells))
+            continue
+        for number_before, empty in blank:
+            body.append(empty)
+            lines.append(number_before)
+        blank.clear()
         body.append(cells)
         lines.append(number)
-    return header, _string_table(header, body), np.array(lines, dtype=np.int64)
+        if len(body) >= _CHUNK_ROWS:
+            chunks.append(_string_table(header, body))
+            body = []
+    chunks.append(_string_table(header, body))
+    return header, pa.concat_tables(chunks), np.array(lines, dtype=np.int64)
+
+
+def _xlsx_cell(cell: object) -> str:
+    text = _xlsx_text(cell)
+    if len(text) > XLSX_MAX_CELL:
+        raise FileRefused("workbook_cell_too_long", limit=XLSX_MAX_CELL)
+    return text
 
 
 def _xlsx_text(cell: object) -> str:

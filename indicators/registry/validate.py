@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from indicators.registry.cpr import cpr_values, scrub
 from indicators.registry.errors import Reason, reason
 from indicators.registry.profiles import Column, Profile
 from indicators.registry.pseudonym import Pseudonymiser
@@ -31,7 +32,7 @@ _POWERS_OF_TEN = 10 ** np.arange(9, -1, -1, dtype=np.int64)
 # Row verdicts are small integers; 0 is "fine".
 ERRORS = (
     "", "required", "cpr_format", "cpr_date", "code_format", "text_too_long", "date_format",
-    "choice", "integer_range", "decimal_format", "date_order",
+    "choice", "integer_range", "decimal_format", "date_order", "cpr_elsewhere",
 )  # fmt: skip
 _ERROR = {code: number for number, code in enumerate(ERRORS)}
 
@@ -162,9 +163,14 @@ def validate(table: RawTable, profile: Profile, pseudonymise: Pseudonymiser) -> 
         order_other[rule.later] = rule.earlier
 
     duplicate_of = _duplicates(checks, profile, lines, errors)
+    extra = [name for name in table.header if name not in set(order) and name]
+    for name in extra:
+        encoded = _encode(table.column(name))
+        found = cpr_values(encoded.dictionary)[encoded.indices.to_numpy(zero_copy_only=False)]
+        errors[name] = np.where(found, _ERROR["cpr_elsewhere"], 0).astype(np.int8)
 
     invalid = duplicate_of > 0
-    for name in order:
+    for name in errors:
         invalid |= errors[name] != 0
 
     refusals = [
@@ -183,7 +189,6 @@ def validate(table: RawTable, profile: Profile, pseudonymise: Pseudonymiser) -> 
         for c in [column.name]
     }
     cpr = next((column.field for column in profile.columns if column.kind == "cpr"), None)
-    extra = [name for name in table.header if name not in set(order) and name]
     extras = _extra_values(table, extra, valid) if extra else None
     return Validated(refusals, extra, lines[valid], values, extras, pseudonymise, cpr)
 
@@ -222,6 +227,8 @@ def _check_column(encoded: pa.DictionaryArray | None, n: int, column: Column) ->
     blank = (text == "").to_numpy(dtype=bool)
     values, error = _CHECKERS[column.kind](text, column)
     error = np.where(blank, "required" if column.required else "", error)
+    # A CPR number outside the cpr column refuses the row, whatever else is wrong with it.
+    error = np.where(cpr_values(uniques), "cpr_elsewhere", error)
     numbers = np.array([_ERROR[code] for code in error], dtype=np.int8)
     usable = ~blank & (numbers == 0)
     days = None
@@ -350,6 +357,7 @@ def _describe_refusals(
 ) -> list[Refusal]:
     if not len(indices):
         return []
+    extra = [name for name in errors if name not in set(profile.column_names)]
     secret = {c.name for c in profile.columns if c.kind == "cpr"}
     shown = [(i, name) for i, name in enumerate(table.header) if name not in secret]
     picked = table.cells.take(pa.array(indices))
@@ -365,6 +373,9 @@ def _describe_refusals(
                 continue
             raw = row.get(column.name, "")
             reasons.append((column.name, _row_reason(code, column, raw, row, order_other)))
+        for name in extra:
+            if errors[name][i]:
+                reasons.append((name, reason("cpr_elsewhere", column=name)))
         if duplicate_of[i]:
             reasons.append(
                 (profile.key[0], reason("duplicate_row", first_line=int(duplicate_of[i])))
@@ -376,19 +387,20 @@ def _describe_refusals(
                 column=column_name,
                 reason=first,
                 details=[{"column": name, **r.as_dict()} for name, r in reasons],
-                values={name: cells[j][k] for j, name in shown},
+                # Whatever the file put where, no CPR number is kept with a refused row.
+                values={name: scrub(cells[j][k]) for j, name in shown},
             )
         )
     return refusals
 
 
 def _row_reason(code: str, column: Column, raw: str, row: dict, order_other) -> Reason:
-    value = raw.strip()[:40]
+    value = scrub(raw.strip()[:40])
     if code == "date_order":
         other = order_other[column.name]
         return reason(
             code, column=column.name, value=value, other=other,
-            other_value=row[other].strip(),
+            other_value=scrub(row[other].strip()),
         )  # fmt: skip
     if code == "code_format":
         return reason(code, column=column.name, length=column.length or "1-10", value=value)
@@ -399,7 +411,7 @@ def _row_reason(code: str, column: Column, raw: str, row: dict, order_other) -> 
         return reason(code, column=column.name, low=column.low, high=column.high, value=value)
     if code == "text_too_long":
         return reason(code, column=column.name, length=column.length)
-    if code in {"cpr_format", "cpr_date", "required"}:
+    if code in {"cpr_format", "cpr_date", "required", "cpr_elsewhere"}:
         return reason(code, column=column.name)
     return reason(code, column=column.name, value=value)
 

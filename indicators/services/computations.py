@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from indicators import engine, rules
@@ -38,7 +38,8 @@ from indicators.models import (
     Result,
 )
 from indicators.registry.profiles import get_profile
-from indicators.services.rows import read_rows
+from indicators.services import currency
+from indicators.services.rows import read_current_rows
 
 logger = logging.getLogger(__name__)
 S = Computation.Status
@@ -143,16 +144,25 @@ def run_computation(computation_id: int) -> Computation:
                 computation_id,
                 f"Beregningen fejlede ({detail}).",
                 f"The computation failed ({detail}).",
+                retry=True,
             )
     return Computation.objects.select_related("registry", "extract").get(pk=computation_id)
 
 
-def _fail(computation_id: int, da: str, en: str) -> None:
+MAX_ATTEMPTS = 3
+
+
+def _fail(computation_id: int, da: str, en: str, *, retry: bool = False) -> None:
+    """The computation failed. One that may succeed another time (``retry``: not a rule or a
+    missing extract) goes back to the queue, where beat's ``requeue_stale`` sends it again, until
+    it has failed ``MAX_ATTEMPTS`` times."""
     if connection.connection is not None and not connection.is_usable():
         connection.close()  # the old connection died; the failure is written on a new one
-    Computation.objects.filter(pk=computation_id).update(
-        status=S.FAILED, progress=100, error_da=da, error_en=en, finished_at=timezone.now()
-    )
+    computation = Computation.objects.filter(pk=computation_id)
+    computation.update(attempts=F("attempts") + 1, error_da=da, error_en=en)
+    if retry and computation.filter(attempts__lt=MAX_ATTEMPTS).update(status=S.QUEUED, progress=0):
+        return
+    computation.update(status=S.FAILED, progress=100, finished_at=timezone.now())
 
 
 def _progress(computation_id: int, progress: int) -> None:
@@ -164,10 +174,12 @@ def _progress(computation_id: int, progress: int) -> None:
 
 @dataclass
 class _Plan:
-    """What to recompute: the current extract, and the departments and definitions in scope
-    (None: all), or everything when the current computation is missing or of another extract."""
+    """What to recompute: the current rows (each department's from the extract that last held
+    it: ``sources``), and the departments and definitions in scope (None: all), or everything
+    when the current computation is missing or read other rows."""
 
-    extract_id: int | None
+    extract_id: int | None  # the newest current extract, for the pages to name
+    sources: list[list]
     base: Computation | None
     departments: list[int] | None
     definitions: list[int] | None
@@ -178,18 +190,19 @@ class _Plan:
         extract = Extract.objects.filter(registry=registry, is_current=True).first()
         base = Computation.objects.filter(registry=registry, is_current=True).first()
         extract_id = extract.pk if extract else None
-        if base is None or base.extract_id != extract_id:
-            return cls(extract_id, None, None, None)
+        found = currency.sources(registry)
+        if base is None or base.sources != found:
+            return cls(extract_id, found, None, None, None)
         scope = computation.scope
-        return cls(extract_id, base, scope.get("departments"), scope.get("definitions"))
+        return cls(extract_id, found, base, scope.get("departments"), scope.get("definitions"))
 
     @property
     def is_partial(self) -> bool:
         return self.departments is not None or self.definitions is not None
 
     def same_work(self, other: _Plan) -> bool:
-        return (self.extract_id, self.departments, self.definitions) == (
-            other.extract_id,
+        return (self.sources, self.departments, self.definitions) == (
+            other.sources,
             other.departments,
             other.definitions,
         )
@@ -226,18 +239,17 @@ class _Inputs:
 
 
 def _compute(registry: Registry, plan: _Plan, inputs: _Inputs, timings: dict) -> pd.DataFrame:
-    if plan.extract_id is None:
+    if not plan.sources:
         raise ComputationError(
             f"Der er intet aktuelt udtræk for {registry.name}; indlæs et udtræk først.",
             f"There is no current extract for {registry.name}; import an extract first.",
         )
     fields = rules.fields_for_profile(get_profile(registry.slug))
     started = time.perf_counter()
-    rows = read_rows(
-        plan.extract_id,
+    rows = read_current_rows(
+        currency.restrict(plan.sources, plan.departments),
         engine.needed_fields(inputs.definitions),
         fields,
-        department_ids=plan.departments,
     )
     timings["read"] = round(time.perf_counter() - started, 4)
     timings["rows"] = len(rows)
@@ -283,6 +295,7 @@ def _execute(computation: Computation) -> None:
             progress=100,
             is_current=True,
             extract_id=plan.extract_id,
+            sources=plan.sources,
             base=plan.base if plan.is_partial else None,
             scope={k: v for k, v in scope.items() if v is not None},
             result_count=written + copied,

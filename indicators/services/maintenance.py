@@ -25,6 +25,28 @@ class Requeued:
     computations: list[int]
 
 
+UNDER_WAY = (Extract.Status.READING, Extract.Status.VALIDATING, Extract.Status.LOADING)
+
+
+def _end_stuck_imports(before) -> None:
+    """An import under way since ``before`` lost its worker (killed, or its connection cut where
+    nothing could catch it); its transaction was rolled back. With its upload still on disk it
+    starts over; without, it ends as failed with a message, never stays "loading" forever."""
+    from indicators.registry.errors import reason
+    from indicators.registry.importer import discard_upload, fail_import
+
+    stuck = Extract.objects.filter(status__in=UNDER_WAY, started_at__lt=before)
+    for extract in stuck:
+        if extract.upload and extract.upload.storage.exists(extract.upload.name):
+            Extract.objects.filter(pk=extract.pk, status=extract.status).update(
+                status=Extract.Status.QUEUED, progress=0
+            )
+            continue
+        fail_import(extract.pk, reason("interrupted", detail="timeout"), status=extract.status)
+        discard_upload(extract.pk)
+        logger.warning("import of extract %s ended as failed: no worker for too long", extract.pk)
+
+
 def requeue_stale(
     *, queued_for: timedelta = timedelta(minutes=2), running_for: timedelta | None = None
 ) -> Requeued:
@@ -40,6 +62,7 @@ def requeue_stale(
     Computation.objects.filter(
         status=Computation.Status.RUNNING, started_at__lt=now - running_for
     ).update(status=Computation.Status.QUEUED, progress=0)
+    _end_stuck_imports(now - running_for)
     extracts = list(
         Extract.objects.filter(
             status=Extract.Status.QUEUED, uploaded_at__lt=now - queued_for

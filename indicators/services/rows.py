@@ -40,6 +40,26 @@ def read_rows(
     return _read_orm(extract_id, names, field_specs, department_ids)
 
 
+def read_current_rows(
+    sources: list[list],
+    fields: Iterable[str],
+    field_specs: Mapping[str, rules.FieldSpec],
+) -> pd.DataFrame:
+    """The current rows (``indicators.services.currency.sources``: each extract with the
+    departments whose current rows it holds) as one frame."""
+    parts = [
+        read_rows(extract_id, fields, field_specs, department_ids=departments)
+        for extract_id, departments in sources
+    ]
+    if not parts:
+        return read_rows(0, fields, field_specs, department_ids=[])
+    if len(parts) == 1:
+        return parts[0]
+    frame = pd.concat(parts, ignore_index=True)
+    # Categories of the same profile are the same in every part; concat keeps them so.
+    return frame
+
+
 def _read_orm(extract_id, names, field_specs, department_ids) -> pd.DataFrame:
     rows = OperationRow.objects.filter(extract_id=extract_id)
     if department_ids is not None:

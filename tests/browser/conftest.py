@@ -39,7 +39,9 @@ def chromium():
 
 @pytest.fixture
 def page(chromium, live_server, settings):
+    # The live server speaks plain HTTP; production's Secure cookies would never come back.
     settings.SECURE_SSL_REDIRECT = False
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
     context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="da-DK")
     page = context.new_page()
     errors: list[str] = []

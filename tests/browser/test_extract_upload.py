@@ -20,7 +20,8 @@ def test_a_coordinator_uploads_and_sees_the_report(page, eager_tasks, tmp_path, 
     screenshot(page, "home")
 
     path = tmp_path / "udtraek.csv"
-    path.write_text(csv_text([*ROWS, dict(ROWS[0], asa="9")]), encoding="cp1252")
+    # A refused row of the coordinator's own department (A): theirs to read.
+    path.write_text(csv_text([*ROWS, dict(ROWS[1], asa="9", cpr="0202024444")]), encoding="cp1252")
     page.goto(f"{page.base}/extracts/upload/")
     page.set_input_files("input[type=file]", str(path))
     screenshot(page, "extract-upload")

@@ -50,7 +50,8 @@ def test_it_refuses_users_who_are_not_coordinators(client):
 def test_an_upload_is_imported_and_its_report_shows_counts_and_refused_rows(
     client, coordinator, media, django_capture_on_commit_callbacks
 ):
-    rows = [*ROWS, dict(ROWS[0], asa="9")]
+    # A refused row of the coordinator's own department (A): theirs to read.
+    rows = [*ROWS, dict(ROWS[1], asa="9", cpr="0202024444")]
     with django_capture_on_commit_callbacks(execute=True):
         response = upload(client, csv_text(rows).encode("cp1252"))
     extract = Extract.objects.get()
@@ -140,11 +141,16 @@ def test_rollback_makes_an_earlier_extract_current(client, coordinator, tmp_path
     old = import_path(SAMPLE).extract
     path = tmp_path / "new.csv"
     path.write_text(csv_text(), encoding="utf-8")
-    import_path(path)
-    response = client.post(f"/extracts/{old.pk}/make-current/", follow=True)
+    import_path(path, force=True)  # far fewer rows of A and B: forced
+    # First what changes, per department; nothing changed yet.
+    preview = client.post(f"/extracts/{old.pk}/make-current/").content.decode()
+    assert "Rækker nu" in preview and "Ja, gør udtrækket aktuelt" in preview
+    old.refresh_from_db()
+    assert not old.is_current
+    response = client.post(f"/extracts/{old.pk}/make-current/", {"confirm": "1"}, follow=True)
     old.refresh_from_db()
     assert old.is_current
-    assert f"Udtræk nr. {old.pk} er nu det aktuelle." in response.content.decode()
+    assert f"Udtræk nr. {old.pk} er nu aktuelt for de afdelinger" in response.content.decode()
 
 
 def test_the_history_marks_the_current_extract(client, coordinator):
@@ -175,13 +181,17 @@ def test_upload_page_says_when_background_work_is_unavailable(client, coordinato
     assert Extract.objects.count() == 0
 
 
-def test_staff_and_administrators_without_the_coordinator_role_are_refused(client):
+def test_staff_and_clinicians_are_refused_and_administrators_only_read(client):
     staff = User.objects.create_user("it@example.dk", "pw-123456789", is_staff=True)
     admin = person("admin@example.dk", Role.ADMIN, is_staff=True, is_superuser=True)
     clinician = person("kliniker@example.dk", Role.CLINICIAN, department(A))
-    for user in (staff, admin, clinician):
+    for user in (staff, clinician):
         client.force_login(user)
         assert client.get("/extracts/").status_code == 403, user.email
+    # Administrators read the reports (and every refused row); they neither upload nor roll back.
+    client.force_login(admin)
+    assert client.get("/extracts/").status_code == 200
+    assert client.get("/extracts/upload/").status_code == 403
 
 
 def test_a_coordinator_of_any_department_may_work_with_extracts(client):
@@ -196,13 +206,14 @@ def test_upload_rollback_and_refused_rows_download_are_audited(
     from departments.models import AuditEvent
 
     with django_capture_on_commit_callbacks(execute=True):
-        upload(client, csv_text([*ROWS, dict(ROWS[0], asa="9")]).encode())
+        upload(client, csv_text([*ROWS, dict(ROWS[1], asa="9", cpr="0202024444")]).encode())
     first = Extract.objects.get()
     path = tmp_path / "new.csv"
     path.write_text(csv_text(), encoding="utf-8")
     import_path(path)
     client.get(f"/extracts/{first.pk}/refused.csv")
-    client.post(f"/extracts/{first.pk}/make-current/")
+    client.post(f"/extracts/{first.pk}/make-current/")  # the preview: not audited
+    client.post(f"/extracts/{first.pk}/make-current/", {"confirm": "1"})
 
     events = AuditEvent.objects.filter(user=coordinator).exclude(action="login").order_by("pk")
     assert [(e.action, e.target) for e in events] == [

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from urllib.parse import urlencode
+
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, transaction
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 
 from departments import audit
 from departments.models import AuditAction, AuditEvent, Role, RoleAssignment
@@ -112,6 +116,45 @@ def test_failed_logins_are_rate_limited(client):
     assert "for mange mislykkede logonforsøg" in response.content.decode()
 
 
+PROXY = "10.0.0.1"  # the TLS proxy: every request reaches the portal from its address
+
+
+def log_in_behind_the_proxy(client_ip: str, email: str, password: str = "wrong"):  # noqa: S107
+    client = Client()
+    response = client.post(
+        "/accounts/login/",
+        urlencode({"login": email, "password": password}),  # as a browser sends the form
+        content_type="application/x-www-form-urlencoded",
+        REMOTE_ADDR=PROXY,
+        # What the client sent itself comes first; the proxy appends the address it saw.
+        HTTP_X_FORWARDED_FOR=f"192.0.2.99, {client_ip}",
+    )
+    return client, response
+
+
+def test_behind_the_proxy_one_clients_failed_logins_do_not_lock_out_another():
+    karen = person("karen@example.dk")
+    for i in range(10):
+        log_in_behind_the_proxy("198.51.100.7", f"guess{i}@example.dk")
+    # The guessing client is blocked, even with a right password...
+    client, response = log_in_behind_the_proxy("198.51.100.7", "karen@example.dk", PASSWORD)
+    assert "_auth_user_id" not in client.session
+    assert "for mange mislykkede logonforsøg" in response.content.decode()
+    # ...but Karen, at another address behind the same proxy, logs in.
+    client, response = log_in_behind_the_proxy("203.0.113.5", "karen@example.dk", PASSWORD)
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(karen.pk)
+
+
+def test_wrong_passwords_for_one_account_from_many_addresses_still_lock_it():
+    person("karen@example.dk")
+    for i in range(5):
+        log_in_behind_the_proxy(f"198.51.100.{i}", "karen@example.dk")
+    client, response = log_in_behind_the_proxy("203.0.113.5", "karen@example.dk", PASSWORD)
+    assert "_auth_user_id" not in client.session
+    assert "for mange mislykkede logonforsøg" in response.content.decode()
+
+
 # Append-only ------------------------------------------------------------------------------
 
 
@@ -132,6 +175,23 @@ def test_postgresql_refuses_to_update_or_delete_a_record(postgres):
         cursor.execute("DELETE FROM departments_auditevent")
     event.refresh_from_db()
     assert (event.target, event.user_email) == ("", "x@example.dk")
+
+
+def test_postgresql_refuses_to_truncate_the_log(postgres):
+    from conftest import AUDIT_TRUNCATE_TRIGGER
+
+    audit.record(request_from(), AuditAction.LOGIN_FAILED, email="x@example.dk")
+    with (
+        pytest.raises(IntegrityError, match="append-only: TRUNCATE refused"),
+        transaction.atomic(),
+        postgres.cursor() as cursor,
+    ):
+        # The test database keeps the guard off for the flush after transactional tests.
+        cursor.execute(
+            f"ALTER TABLE departments_auditevent ENABLE TRIGGER {AUDIT_TRUNCATE_TRIGGER}"
+        )
+        cursor.execute("TRUNCATE departments_auditevent")
+    assert AuditEvent.objects.filter(user_email="x@example.dk").count() == 1
 
 
 def test_deleting_a_user_keeps_their_records(postgres):
@@ -251,6 +311,15 @@ def test_the_export_is_a_csv_of_the_filtered_log_and_is_itself_audited(client, a
     export = AuditEvent.objects.get(action="export")
     assert (export.user, export.target) == (admin, "audit.csv")
     assert export.detail["action"] == "login_failed"
+
+
+def test_the_export_writes_formulas_as_text_and_numbers_as_numbers(client, admin):
+    audit.record(request_from(agent="-3"), "export", target='=HYPERLINK("http://x")')
+    response = client.get("/audit/export.csv")
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    (row,) = [r for r in csv.reader(io.StringIO(body), delimiter=";") if "HYPERLINK" in r[5]]
+    assert row[5] == '\'=HYPERLINK("http://x")'  # a spreadsheet shows it, never follows it
+    assert row[8] == "-3"  # a number is left a number
 
 
 # Role changes ---------------------------------------------------------------------------

@@ -217,9 +217,31 @@ def test_a_failure_while_writing_rolls_back_the_whole_computation(
     failed = computations.recompute(
         registry, reason="t", departments=[first.results.first().department_id]
     )
-    assert failed.status == S.FAILED and "DiskFull" in failed.error_en
+    # A failure that may pass goes back to the queue (beat sends it again), three times at most.
+    assert failed.status == S.QUEUED and failed.attempts == 1 and "DiskFull" in failed.error_en
     assert not Result.objects.filter(computation=failed).exists()  # its COPY was rolled back
     assert Computation.objects.get(is_current=True) == first and results(first) == before
+    assert computations.run_computation(failed.pk).status == S.QUEUED
+    last = computations.run_computation(failed.pk)
+    assert last.status == S.FAILED and last.attempts == 3 and last.progress == 100
+    assert Computation.objects.get(is_current=True) == first and results(first) == before
+
+
+def test_a_failed_recompute_is_retried_and_then_succeeds(first, registry, monkeypatch, postgres):
+    real_copy, calls = computations._copy_results, []
+
+    def flaky_copy(*args):
+        calls.append(1)
+        if len(calls) == 1:
+            raise psycopg.errors.AdminShutdown("the server restarted")
+        return real_copy(*args)
+
+    monkeypatch.setattr(computations, "_copy_results", flaky_copy)
+    department = first.results.exclude(department=None).first().department_id
+    retried = computations.recompute(registry, reason="t", departments=[department])
+    assert retried.status == S.QUEUED
+    done = computations.run_computation(retried.pk)  # as beat's requeue_stale would send it
+    assert done.status == S.DONE and done.is_current and done.attempts == 1
 
 
 def test_a_computation_delivered_twice_changes_nothing(
@@ -258,7 +280,15 @@ def test_a_partial_recompute_after_a_new_extract_recomputes_everything(first, tm
     second = computations.recompute(newer.registry, reason="target", departments=[dept])
     assert second.status == S.DONE and second.extract == newer and second.scope == {}
     assert second.base is None
-    assert not Result.objects.filter(computation=second, department__code=B).exists()
+    # The new extract holds only A's rows: B keeps its own, from the first extract.
+    assert second.sources == [
+        [first.extract_id, [Department.objects.get(code=B).pk]],
+        [newer.pk, [dept.pk]],
+    ]
+    b_rows = ("definition_id", "period_type", "period_start", "numerator", "denominator")
+    assert set(
+        Result.objects.filter(computation=second, department__code=B).values_list(*b_rows)
+    ) == set(Result.objects.filter(computation=first, department__code=B).values_list(*b_rows))
 
 
 def test_no_current_extract_fails_with_a_clear_message(db):

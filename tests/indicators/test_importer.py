@@ -11,8 +11,9 @@ import pytest
 from django.apps import apps
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.db.models import ProtectedError
 
-from departments.models import Department, Hospital
+from departments.models import AuditEvent, Department, Hospital
 from indicators.models import Extract, OperationRow, RefusedRow
 from indicators.registry.errors import FileRefused
 from indicators.registry.importer import import_path, make_current
@@ -129,7 +130,11 @@ def test_importing_the_same_file_again_changes_nothing_and_says_so():
     again = run_command(str(SAMPLE))
     assert again["already_imported"] is True
     assert again["extract"] == first["extract"]
-    assert table_counts() == before
+    # Nothing changed but the audit log, which records the attempt.
+    after = table_counts()
+    assert after.pop("departments.AuditEvent") == before.pop("departments.AuditEvent") + 1
+    assert after == before
+    assert AuditEvent.objects.latest("pk").detail["already_imported"] is True
     out = StringIO()
     call_command("import_extract", str(SAMPLE), stdout=out)
     assert "allerede indlæst" in out.getvalue()
@@ -137,13 +142,14 @@ def test_importing_the_same_file_again_changes_nothing_and_says_so():
 
 def test_a_new_extract_replaces_the_current_and_an_old_one_can_be_made_current(tmp_path):
     old = import_path(SAMPLE).extract
-    new = import_path(write(tmp_path, csv_text())).extract
+    # Far fewer rows of A and B than the sample: forced.
+    new = import_path(write(tmp_path, csv_text()), force=True).extract
     old.refresh_from_db()
-    assert new.is_current and not old.is_current
+    assert new.is_current and not old.is_current  # the newest current extract
     assert Extract.objects.filter(is_current=True).count() == 1
     # Earlier extracts keep their rows, so rolling back is instant and exact.
     assert OperationRow.objects.filter(extract=old).count() == 300
-    make_current(old)
+    make_current(old, confirmed=True)
     new.refresh_from_db()
     old.refresh_from_db()
     assert old.is_current and not new.is_current
@@ -270,9 +276,9 @@ def test_a_new_current_extract_is_recomputed_once_it_has_committed(
     assert computation.status == "done" and computation.is_current
     assert Result.objects.filter(computation=computation, department__isnull=True).exists()
 
-    newer = import_path(write(tmp_path, csv_text())).extract
+    newer = import_path(write(tmp_path, csv_text()), force=True).extract
     with django_capture_on_commit_callbacks(execute=True):
-        make_current(extract)
+        make_current(extract, confirmed=True)
     latest = Computation.objects.filter(extract=extract).latest("pk")
     assert latest.pk != computation.pk and latest.is_current
     assert not Computation.objects.filter(extract=newer, is_current=True).exists()
@@ -288,7 +294,7 @@ def test_an_extracts_rows_are_its_own_partition_and_go_with_it(tmp_path, postgre
     from indicators.registry.load import partition_name
 
     first = import_path(SAMPLE).extract
-    second = import_path(write(tmp_path, csv_text())).extract
+    second = import_path(write(tmp_path, csv_text())).extract  # held: a few rows of A and B
     first_table = partition_name(first.pk)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*), min(extract_id), max(extract_id) FROM {first_table}")  # noqa: S608
@@ -300,9 +306,13 @@ def test_an_extracts_rows_are_its_own_partition_and_go_with_it(tmp_path, postgre
     # A row's id is its extract and its line.
     for pk, line in OperationRow.objects.filter(extract=second).values_list("pk", "line"):
         assert pk == (second.pk << 32) | line
-    first.delete()
-    assert not _table_exists(first_table)
-    assert OperationRow.objects.filter(extract=second).count() == second.rows_imported
+    # An extract holding no department's current rows can go, and its rows with it.
+    second_table = partition_name(second.pk)
+    second.delete()
+    assert not _table_exists(second_table)
+    assert OperationRow.objects.filter(extract=first).count() == first.rows_imported
+    with pytest.raises(ProtectedError):  # not one that holds current rows
+        first.delete()
 
 
 def test_an_import_that_fails_after_loading_leaves_no_table_behind(tmp_path, monkeypatch, postgres):

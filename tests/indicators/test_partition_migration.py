@@ -55,3 +55,10 @@ def test_rows_move_into_a_partition_per_extract_and_back(postgres):
     # The importer still writes into the partitioned table afterwards.
     OperationRow.objects.filter(extract=extract).update(asa=1)
     assert set(OperationRow.objects.values_list("asa", flat=True)) == {1}
+    # Forward again to the newest migration, as the rest of the suite expects the schema.
+    migrate(latest())
+
+
+def latest() -> tuple[str, str]:
+    (leaf,) = MigrationExecutor(connection).loader.graph.leaf_nodes("indicators")
+    return leaf

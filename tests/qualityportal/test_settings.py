@@ -100,3 +100,41 @@ def test_production_start_without_a_secret_refuses_with_a_clear_message(missing)
 def test_debug_runs_without_secrets():
     result = run_manage("check", env={"DEBUG": "1", "DATABASE_URL": "sqlite:///var/x.sqlite3"})
     assert result.returncode == 0, result.stderr
+
+
+def settings_in(env: dict[str, str], *names: str) -> list[str]:
+    """The values of ``names`` as a fresh process with ``env`` reads them."""
+    code = f"from django.conf import settings as s; print(*(getattr(s, n) for n in {names!r}))"
+    result = run_manage("shell", "--no-imports", "-c", code, env=env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def test_production_cookies_are_secure_even_without_the_https_redirect():
+    names = ("SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE")
+    assert settings_in({**PRODUCTION_ENV, "SECURE_SSL_REDIRECT": "0"}, *names) == ["True"] * 2
+    assert settings_in(PRODUCTION_ENV, *names) == ["True"] * 2
+    debug = {"DEBUG": "1", "DATABASE_URL": "sqlite:///var/x.sqlite3"}
+    assert settings_in(debug, *names) == ["False"] * 2
+
+
+def test_login_rate_limits_trust_one_proxy_in_production_and_none_in_debug():
+    name = "ALLAUTH_TRUSTED_PROXY_COUNT"
+    assert settings_in(PRODUCTION_ENV, name) == ["1"]
+    assert settings_in({**PRODUCTION_ENV, "TRUSTED_PROXY_COUNT": "2"}, name) == ["2"]
+    assert settings_in({"DEBUG": "1", "DATABASE_URL": "sqlite:///var/x.sqlite3"}, name) == ["0"]
+
+
+def test_a_command_without_the_production_secrets_says_what_to_set_in_one_line():
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "PSEUDONYM_KEY", "DEBUG"}}
+    done = subprocess.run(
+        [sys.executable, "manage.py", "generate_extract", "--rows", "5", "--out", os.devnull],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "SECRET_KEY" in done.stderr

@@ -10,7 +10,6 @@ numerator is empty for measures.
 
 from __future__ import annotations
 
-import csv
 import json
 
 from django.core.management.base import BaseCommand, CommandError
@@ -23,6 +22,7 @@ from indicators.services.selectors import (
     current_computation,
     current_results,
 )
+from qualityportal import csvsafe
 
 COLUMNS = ["department_code", "indicator", *RESULT_FIELDS]
 _FIELDS = ["department__code", "definition__slug", *RESULT_FIELDS]
@@ -96,6 +96,6 @@ class Command(BaseCommand):
             data = [dict(zip(COLUMNS, _json_values(r), strict=True)) for r in records]
             self.stdout.write(json.dumps(data, ensure_ascii=False))
             return
-        writer = csv.writer(self.stdout, lineterminator="\n")
+        writer = csvsafe.writer(self.stdout, lineterminator="\n")
         writer.writerow(COLUMNS)
         writer.writerows([_cell(v) for v in r] for r in records)

@@ -1,4 +1,9 @@
-"""``python manage.py import_extract PATH [--profile dccg] [--json]``."""
+"""``python manage.py import_extract PATH [--profile dccg] [--json] [--force]``.
+
+Exit 0 when the extract is current (or was already imported), 1 when it is refused, fails, has no
+valid row, or waits for confirmation because it would take more than half of some department's
+rows away (``--force`` makes it current all the same).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from indicators.models import Extract
 from indicators.registry.errors import FileRefused
 from indicators.registry.importer import import_path
 from indicators.registry.profiles import PROFILES
+from indicators.services import currency
 
 
 class Command(BaseCommand):
@@ -20,12 +26,18 @@ class Command(BaseCommand):
         parser.add_argument("path", type=Path)
         parser.add_argument("--profile", default="dccg", choices=sorted(PROFILES))
         parser.add_argument("--json", action="store_true", help="print one JSON object")
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="gør udtrækket aktuelt, selv om en afdeling mister over halvdelen af sine rækker "
+            "/ make it current even where a department loses more than half of its rows",
+        )
 
-    def handle(self, *args, path: Path, profile: str, json: bool, **options):
+    def handle(self, *args, path: Path, profile: str, json: bool, force: bool, **options):
         if not path.is_file():
             raise CommandError(f"Filen findes ikke / no such file: {path}")
         try:
-            outcome = import_path(path, profile_slug=profile)
+            outcome = import_path(path, profile_slug=profile, force=force)
         except FileRefused as refused:
             raise CommandError(f"{refused.reason.da} / {refused.reason.en}") from None
         extract = outcome.extract
@@ -33,8 +45,29 @@ class Command(BaseCommand):
             raise CommandError(f"{extract.message_da} / {extract.message_en}")
         if json:
             self.stdout.write(self._as_json(extract, outcome.already_imported))
+        else:
+            self._report(extract, outcome.already_imported)
+        if outcome.already_imported or extract.is_current:
             return
-        if outcome.already_imported:
+        if extract.awaiting_confirmation:
+            lines = [
+                f"  {c.department.code}: {c.before} -> {c.after} rækker/rows"
+                for c in currency.changes(extract)
+            ]
+            raise CommandError(
+                "\n".join(
+                    [
+                        extract.message_da,
+                        extract.message_en,
+                        *lines,
+                        "--force: gør det aktuelt alligevel / make it current all the same",
+                    ]
+                )
+            )
+        raise CommandError(f"{extract.message_da} / {extract.message_en}")
+
+    def _report(self, extract: Extract, already_imported: bool) -> None:
+        if already_imported:
             self.stdout.write(
                 f"Filen er allerede indlæst som udtræk nr. {extract.pk}; intet blev ændret. / "
                 f"Already imported as extract no. {extract.pk}; nothing changed."
@@ -66,6 +99,8 @@ class Command(BaseCommand):
                 "rejected": extract.rows_rejected,
                 "errors": errors,
                 "already_imported": already_imported,
+                "current": extract.is_current,
+                "awaiting_confirmation": extract.awaiting_confirmation,
             },
             ensure_ascii=False,
         )

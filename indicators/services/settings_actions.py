@@ -1,0 +1,140 @@
+"""The doors for a department's settings: one function per change, each taking the acting user.
+
+Each runs in one transaction, writes its audit record there, and leaves the recompute to
+``indicators.services.definitions``, which queues it on commit. Views and commands call these,
+never the pieces.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+
+from departments import audit
+from departments.models import AuditAction, Department
+from indicators.models import ChangeMarker, IndicatorDefinition
+from indicators.services import definitions as services
+
+
+def save_indicator_choices(
+    department: Department,
+    wanted: list[tuple[IndicatorDefinition, float | None]],
+    *,
+    user,
+    request=None,
+) -> None:
+    """What the department follows, in order, with its targets."""
+    with transaction.atomic():
+        chosen = {
+            c.definition.slug: (c.position, c.target)
+            for c in department.indicator_choices.select_related("definition")
+        }
+        before_order = [slug for slug, _v in sorted(chosen.items(), key=lambda i: i[1][0])]
+        after = {d.slug: target for d, target in wanted}
+        changed = {
+            slug: [chosen.get(slug, (None, None))[1], target]
+            for slug, target in after.items()
+            if chosen.get(slug, (None, None))[1] != target
+        }
+        services.choose_indicators(department, wanted)
+        if changed or list(after) != before_order or not chosen:
+            audit.record(
+                request,
+                AuditAction.TARGET_CHANGED,
+                user=user,
+                department=department,
+                target=f"department:{department.code}/indicators",
+                detail={"order": list(after), "targets": changed},
+            )
+
+
+def add_own_indicator(
+    department: Department, *, user, request=None, **fields
+) -> IndicatorDefinition:
+    """A department's own indicator, followed by the department (``ValidationError`` for rules
+    that do not hold)."""
+    with transaction.atomic():
+        if not department.indicator_choices.exists():
+            # Until now the department followed the standard indicators without having chosen
+            # them; its own indicator joins those rather than replacing them.
+            standard = IndicatorDefinition.objects.filter(department=None, is_active=True)
+            services.choose_indicators(department, list(standard.order_by("position", "slug")))
+        definition = services.create_department_indicator(department, user=user, **fields)
+        audit.record(
+            request,
+            AuditAction.DEFINITION_CHANGED,
+            user=user,
+            department=department,
+            target=f"definition:{definition.slug}",
+            detail={"created": describe_definition(definition)},
+        )
+    return definition
+
+
+def remove_own_indicator(definition: IndicatorDefinition, *, user, request=None) -> None:
+    with transaction.atomic():
+        services.deactivate_definition(definition)
+        audit.record(
+            request,
+            AuditAction.DEFINITION_CHANGED,
+            user=user,
+            department=definition.department,
+            target=f"definition:{definition.slug}",
+            detail={"deactivated": definition.slug},
+        )
+
+
+def add_marker(
+    department: Department,
+    *,
+    date: dt.date,
+    label: str,
+    note: str,
+    definitions: list[IndicatorDefinition],
+    user,
+    request=None,
+) -> ChangeMarker:
+    with transaction.atomic():
+        marker = services.add_change_marker(
+            department, date=date, label=label, note=note, definitions=definitions, user=user
+        )
+        audit.record(
+            request,
+            AuditAction.MARKER_CHANGED,
+            user=user,
+            department=department,
+            target=f"marker:{marker.pk}",
+            detail={"added": describe_marker(marker)},
+        )
+    return marker
+
+
+def remove_marker(marker: ChangeMarker, *, user, request=None) -> None:
+    with transaction.atomic():
+        described, pk, department = describe_marker(marker), marker.pk, marker.department
+        services.delete_change_marker(marker)
+        audit.record(
+            request,
+            AuditAction.MARKER_CHANGED,
+            user=user,
+            department=department,
+            target=f"marker:{pk}",
+            detail={"deleted": described},
+        )
+
+
+def describe_definition(definition: IndicatorDefinition) -> dict:
+    fields = ["name_da", "name_en", "kind", "population", "missing", "event", "measure"]
+    out = {name: getattr(definition, name) for name in fields}
+    out.update(direction=definition.direction, default_target=definition.default_target)
+    return out
+
+
+def describe_marker(marker: ChangeMarker) -> dict:
+    return {
+        "date": marker.date.isoformat(),
+        "label": marker.label,
+        "note": marker.note,
+        "definitions": [d.slug for d in marker.definitions.all()],
+    }
