@@ -13,7 +13,7 @@ from departments.models import (
     RoleAssignment,
     User,
 )
-from departments.services import describe_role
+from departments.services import confirm_email, describe_role
 
 
 @admin.register(Region)
@@ -64,6 +64,8 @@ class UserAdmin(BaseUserAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
+        if not change:
+            confirm_email(obj)  # made by an administrator: its address is confirmed
         changed = [name for name in _ACCESS_FIELDS if name in form.changed_data]
         if change and changed:
             audit.record(

@@ -217,3 +217,15 @@ def sync_sso_roles(user: User, grants: Iterable[RoleGrant], *, request=None) -> 
                 detail={"granted": granted, "revoked": revoked, "via": "sso"},
             )
     return {"granted": granted, "revoked": revoked, "unknown": unknown}
+
+
+def confirm_email(user) -> None:
+    """An account an administrator made (the admin, ``add_user``, the demo) has its address
+    confirmed by that administrator: allauth then lets its owner set up two-factor."""
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.update_or_create(
+        user=user,
+        email__iexact=user.email,
+        defaults={"email": user.email, "verified": True, "primary": True},
+    )

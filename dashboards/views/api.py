@@ -23,6 +23,7 @@ from departments.models import AuditAction, Department
 from indicators.models import IndicatorDefinition
 from indicators.services.selectors import current_computation
 
+PARAMETERS = frozenset({"department", "indicator", "period", "registry", "limit", "offset"})
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10000
 # The fields of a pooled row that the viewer's view of the pool decides.
@@ -60,8 +61,16 @@ def results(request):
         return _error(401, "not_authenticated", "Log in first.")
     if not access.can(user, "aggregate"):
         return _error(403, "forbidden", "No department's results are open to you.")
-    visible = access.departments_for(user, "aggregate")
     get = request.GET
+    unknown = sorted(set(get) - PARAMETERS)
+    if unknown:
+        # A misspelt filter must not quietly answer for everything.
+        return _error(
+            400,
+            "unknown_parameter",
+            f"Unknown parameter(s): {', '.join(unknown)}. Known: {', '.join(sorted(PARAMETERS))}.",
+        )
+    visible = access.departments_for(user, "aggregate")
     code = get.get("department", "").strip()
     departments, include_all, department = visible, True, None
     if code.upper() == "ALL":

@@ -168,3 +168,12 @@ def test_an_answer_carries_the_fields_of_export_results_in_their_order(client, c
     header = out.getvalue().splitlines()[0].split(",")
     # ... and whether the row is protected (only a pooled row can be: docs/privacy.md).
     assert list(row) == [*header, "protected"]
+
+
+def test_an_unknown_parameter_is_refused_not_ignored(client, clinician):
+    client.force_login(clinician)
+    response = get(client, period_type="year")
+    assert response.status_code == 400
+    answer = response.json()
+    assert answer["error"] == "unknown_parameter" and "period_type" in answer["message"]
+    assert "period" in answer["message"]  # and it says what is known

@@ -46,3 +46,35 @@ def test_language_switch_to_english(client):
     html = response.content.decode()
     assert '<html lang="en">' in html
     assert "Log out" in html
+
+
+def test_a_refused_request_is_logged_in_one_line_without_a_traceback(client, caplog):
+    import logging
+
+    from departments.models import Role
+    from tests.departments.people import department, person
+
+    client.force_login(person("kliniker-log@example.dk", Role.CLINICIAN, department()))
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        assert client.get("/audit/").status_code == 403
+    (record,) = [r for r in caplog.records if r.name == "django.request"]
+    assert record.exc_info is None and "\n" not in record.getMessage()
+
+
+def test_error_pages_sit_in_the_portals_frame_with_a_way_back(client):
+    from django.template.loader import render_to_string
+
+    from departments.models import Role
+    from tests.departments.people import department, person
+
+    client.force_login(person("kliniker-fejl@example.dk", Role.CLINICIAN, department()))
+    missing = client.get("/departments/9999999/")
+    assert missing.status_code == 404
+    html = missing.content.decode()
+    assert "Siden findes ikke" in html and 'class="topbar"' in html and "Til forsiden" in html
+    denied = client.get("/audit/")
+    assert denied.status_code == 403
+    html = denied.content.decode()
+    assert "Ingen adgang" in html and "No access" in html and 'href="/"' in html
+    crashed = render_to_string("500.html")
+    assert "Der skete en fejl" in crashed and "Something went wrong" in crashed

@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from departments.models import Department, Hospital, Region, Role, User
-from departments.services import grant_role
+from departments.services import confirm_email, grant_role
 
 PASSWORD_ENV = "PORTAL_PASSWORD"  # noqa: S105 (the name of a variable, not a password)
 
@@ -69,6 +69,7 @@ class Command(BaseCommand):
                     first_name=options["first_name"],
                     last_name=options["last_name"],
                 )
+                confirm_email(user)
             elif password is not None:
                 user.set_password(password)
                 user.save(update_fields=["password"])

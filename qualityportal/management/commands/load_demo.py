@@ -7,14 +7,16 @@ only: it refuses to run without DEBUG, because it creates accounts whose passwor
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from departments.models import Department, Role, User
-from departments.services import grant_role
+from departments.services import confirm_email, grant_role
 from indicators.models import ChangeMarker
 from indicators.registry import synthetic
 from indicators.registry.importer import import_path
@@ -43,10 +45,15 @@ class Command(BaseCommand):
                 "(demo only). / load_demo opretter konti med kendte adgangskoder og kører kun "
                 "med DEBUG=1."
             )
-        demo_file = Path(settings.VAR_DIR) / "demo" / f"demo-extract-{rows}-{seed}.csv"
+        # Six years up to the end of this month: the demo never looks stale.
+        today = timezone.localdate()
+        end = (today.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+        start = dt.date(end.year - 5, 1, 1)
+        demo_file = Path(settings.VAR_DIR) / "demo" / f"demo-extract-{rows}-{seed}-{end:%Y%m}.csv"
         if not demo_file.exists():
             demo_file.parent.mkdir(parents=True, exist_ok=True)
-            synthetic.write_extract(synthetic.generate_frame(rows, seed=seed), demo_file)
+            frame = synthetic.generate_frame(rows, seed=seed, start=start, end=end)
+            synthetic.write_extract(frame, demo_file)
         outcome = import_path(demo_file)
         extract = outcome.extract
         if extract.status != extract.Status.DONE:
@@ -73,6 +80,7 @@ class Command(BaseCommand):
                     user = User.objects.create_user(
                         email, DEMO_PASSWORD, first_name=first, last_name=last
                     )
+                    confirm_email(user)
                     created.append(email)
                 if role is Role.ADMIN:
                     user.is_staff = user.is_superuser = True
