@@ -36,6 +36,8 @@ COLOURS: dict[str, str] = {
     "ok": "#1b7a3a",
     "bad": "#b3261e",
     "warn": "#8a5a00",
+    "low": "#2b6cb0",  # below the funnel's limits: cool, apart from the warm "above"
+    "very_low": "#1a365d",
     "phase": "#5b6775",
     "band": "rgba(11, 79, 138, 0.08)",
 }

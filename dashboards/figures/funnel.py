@@ -91,16 +91,21 @@ def funnel_figure(
     position = {p.key: p.position for p in funnel.points}
     p0 = funnel.p0
     data = _limit_traces(funnel, p0, language)
-    groups = {
-        "within": (_("Inden for grænserne"), "circle", COLOURS["brand"]),
-        "outside_95": (_("Uden for 95 %%-grænsen") % {}, "square", COLOURS["warn"]),
-        "outside_998": (_("Uden for 99,8 %%-grænsen") % {}, "diamond", COLOURS["bad"]),
-    }
     table = []
-    for group, (label, symbol, colour) in groups.items():
-        members = [r for r in counted if not r.hidden and OUTSIDE[position[r.code]] == group]
+    # High and low apart: a triangle pointing the way, warm above and cool below the limits, and
+    # an outlier labelled with its department's name on the plot itself.
+    for group, (label, symbol, colour) in _groups().items():
+        members = [r for r in counted if not r.hidden and position[r.code] == group]
         if members:
-            data.append(_point_trace(members, position, label, symbol, colour, language))
+            trace = _point_trace(members, position, label, symbol, colour, language)
+            if group != "within":
+                trace["mode"] = "markers+text"
+                trace["text"] = [_short(r.name) for r in members]
+                trace["textposition"] = (
+                    "top center" if group.startswith("above") else "bottom center"
+                )
+                trace["textfont"] = {"size": 10, "color": colour}
+            data.append(trace)
     hidden = [r for r in rows if r.hidden and r.denominator > 0]
     if hidden:
         data.append(_hidden_trace(hidden, language))
@@ -108,11 +113,13 @@ def funnel_figure(
         table.append(
             {
                 "name": r.name,
+                "code": r.code,
                 "url": r.url,
                 "numerator": count_text(r.shown.get("numerator")),
                 "denominator": count_text(r.shown.get("denominator")),
                 "value": percent(r.shown["value"], 1, language) if not r.hidden else "–",
                 "position": position_label(position[r.code]) if not r.hidden else _("skjult"),
+                "position_key": position[r.code] if not r.hidden else "",
             }
         )
     shown_values = [r.shown["value"] for r in counted if not r.hidden]
@@ -198,6 +205,25 @@ def _limit_traces(funnel, p0: float, language) -> list[dict]:
     return traces
 
 
+def _groups() -> dict[str, tuple[str, str, str]]:
+    return {
+        "within": (_("Inden for grænserne"), "circle", COLOURS["brand"]),
+        "above_95": (_("Over 95 %%-grænsen (højt)") % {}, "triangle-up", COLOURS["warn"]),
+        "above_998": (_("Over 99,8 %%-grænsen (højt)") % {}, "triangle-up", COLOURS["bad"]),
+        "below_95": (_("Under 95 %%-grænsen (lavt)") % {}, "triangle-down", COLOURS["low"]),
+        "below_998": (
+            _("Under 99,8 %%-grænsen (lavt)") % {},
+            "triangle-down",
+            COLOURS["very_low"],
+        ),
+    }
+
+
+def _short(name: str) -> str:
+    """A department's name short enough to stand beside its point."""
+    return name if len(name) <= 28 else name[:27] + "…"
+
+
 def _point_trace(members, position, label, symbol, colour, language) -> dict:
     texts = []
     for r in members:
@@ -221,9 +247,10 @@ def _point_trace(members, position, label, symbol, colour, language) -> dict:
         "x": [r.denominator for r in members],
         "y": [round(r.shown["value"] * 100, 4) for r in members],
         "text": texts,
+        "hovertext": texts,
         "customdata": [r.url for r in members],
-        "hovertemplate": "%{text}<extra></extra>",
-        "marker": {"symbol": symbol, "size": 10, "color": colour, "line": {"width": 1}},
+        "hovertemplate": "%{hovertext}<extra></extra>",
+        "marker": {"symbol": symbol, "size": 11, "color": colour, "line": {"width": 1}},
     }
 
 

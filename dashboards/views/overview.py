@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -37,12 +38,13 @@ from dashboards.figures.trend import (
 )
 from dashboards.forms_settings import language
 from dashboards.selectors.national import national_results
-from departments import access
-from departments.models import Department
+from departments import access, audit
+from departments.models import AuditAction, Department
 from indicators.models import Computation, IndicatorDefinition, Result
 from indicators.services import currency
 from indicators.services.disclosure import threshold
 from indicators.services.selectors import current_computation
+from qualityportal import csvsafe
 
 PROFILE = "dccg"
 PERIOD_TYPES = ("year", "quarter")
@@ -79,8 +81,63 @@ def overview(request):
     departments = list(
         currency.with_current_rows(access.departments_for(request.user, "aggregate"), PROFILE)
     )
+    if request.GET.get("format") == "csv":
+        return overview_csv(request, departments, request.GET.get("period", ""), language())
     context = overview_context(departments, request.GET.get("period", ""), language())
     return render(request, "dashboards/overview.html", context)
+
+
+def overview_csv(request, departments: list[Department], asked: str, lang: str) -> HttpResponse:
+    """The matrix as shown, one row per department and indicator, then the national rows as the
+    leader may see them; audited as an export."""
+    computation = current_computation(PROFILE)
+    definitions = list(
+        IndicatorDefinition.objects.filter(
+            department__isnull=True, is_active=True, profile=PROFILE
+        ).order_by("position", "pk")
+    )
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response.write("\ufeff")  # so Excel opens it as UTF-8
+    writer = csvsafe.writer(response, delimiter=";" if lang == "da" else ",")
+    writer.writerow(
+        [_("region"), _("sygehus"), _("afdeling_kode"), _("afdeling"), _("indikator"),
+         _("periode"), _("vaerdi"), _("interval"), _("taeller_naevner"), _("maal"), _("afviger")]
+    )  # fmt: skip
+    periods = _periods(computation) if computation is not None else []
+    period = next((p for p in periods if p.key == asked), None) or _default_period(periods)
+    rows = 0
+    if period is not None and definitions and departments:
+        context, _figures = _overview_data(computation, definitions, departments, period, lang)
+        label = context["period"]["label"]
+        for group in context["groups"]:
+            for hospital in group["hospitals"]:
+                for row in hospital["rows"]:
+                    department = row["department"]
+                    for definition, cell in zip(definitions, row["cells"], strict=True):
+                        if cell["empty"]:
+                            continue
+                        outlier = cell["outlier"]
+                        writer.writerow(
+                            [group["name"], hospital["name"], department.code,
+                             department.name, definition.name(lang), label, cell["value"],
+                             cell["interval"], cell["counts"], cell["status_label"],
+                             outlier["label"] if outlier else ""]
+                        )  # fmt: skip
+                        rows += 1
+        for column in context["columns"]:
+            writer.writerow(
+                ["", "", "ALL", _("Landsplan"), column["name"], label, column["national"],
+                 "", "", "", ""]
+            )  # fmt: skip
+    name = f"overblik-{period.key if period else 'tom'}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    audit.record(
+        request,
+        AuditAction.EXPORT,
+        target=name,
+        detail={"period": period.key if period else None, "rows": rows},
+    )
+    return response
 
 
 # --- what the page shows ----------------------------------------------------------------------
@@ -151,45 +208,77 @@ def overview_context(departments: list[Department], asked: str, lang: str) -> di
 
 
 def _matrix_and_charts(computation, definitions, departments, period: Period, lang: str) -> dict:
-    """The matrix, a funnel per proportion and the national trend, as HTML and the figures'
-    script (two queries)."""
+    """The matrix, a funnel per proportion, the outliers and the national trend, as HTML and the
+    figures' script."""
+    context, figures = _overview_data(computation, definitions, departments, period, lang)
+    return {
+        "results": render_to_string("dashboards/overview_results.html", context),
+        "figures_script": json_script(figures, "overview-figures"),
+    }
+
+
+def _overview_data(computation, definitions, departments, period: Period, lang: str):
+    """(the page's context, its figures) for one period: three queries (the scope's results,
+    the pool and the scope's sums)."""
     rows = _period_results(computation, definitions, departments, period)
     pool = national_results(computation, [d.pk for d in departments])
     national = {
         d.pk: pool[key] for d in definitions if (key := (d.pk, period.type, period.start)) in pool
     }
     by_cell = {(r["department_id"], r["definition_id"]): r for r in rows}
-    exact = by_cell
     context = {
         "period": {"key": period.key, "label": _period_text(period, computation, lang)},
         "method": method_text(lang),
-        "groups": _groups(departments, definitions, by_cell, lang),
         "columns": [_column(d, national.get(d.pk), lang) for d in definitions],
         "funnels": [],
+        "outliers": [],
     }
     figures: dict[str, dict] = {}
+    flags: dict[tuple[str, int], dict] = {}
     for definition in definitions:
         if definition.kind != IndicatorDefinition.Kind.PROPORTION:
             continue
-        funnel = _funnel(definition, departments, exact, by_cell, national, period, lang)
-        if funnel is not None:
-            figures[f"funnel-{definition.slug}"] = funnel[0]
-            context["funnels"].append(
-                {
-                    "id": f"funnel-{definition.slug}",
-                    "name": definition.name(lang),
-                    "title": funnel[0]["layout"]["title"]["text"],
-                    "description": funnel[0]["description"],
-                    "table": funnel[1],
+        funnel = _funnel(definition, departments, by_cell, by_cell, national, period, lang)
+        if funnel is None:
+            continue
+        figures[f"funnel-{definition.slug}"] = funnel[0]
+        context["funnels"].append(
+            {
+                "id": f"funnel-{definition.slug}",
+                "name": definition.name(lang),
+                "title": funnel[0]["layout"]["title"]["text"],
+                "description": funnel[0]["description"],
+                "table": funnel[1],
+            }
+        )
+        for row in funnel[1]:
+            if row["position_key"] in ("", "within"):
+                continue
+            high = row["position_key"].startswith("above")
+            flag = {
+                "high": high,
+                "symbol": "▲" if high else "▼",
+                "label": row["position"],
+                # Whether high is good depends on the indicator's direction.
+                "concern": high == definition.lower_is_better,
+            }
+            flags[(row["code"], definition.pk)] = flag
+            context["outliers"].append(
+                flag
+                | {
+                    "indicator": definition.name(lang),
+                    "department": row["name"],
+                    "url": indicator_url(row["code"], definition.slug),
+                    "value": row["value"],
+                    "counts": f"{row['numerator']}/{row['denominator']}",
                 }
             )
+    context["outliers"].sort(key=lambda o: (not o["concern"], o["indicator"], o["department"]))
+    context["groups"] = _groups(departments, definitions, by_cell, lang, flags)
     trend = trend_figure(_trend(pool, definitions, lang), lang)
     figures["trend"] = trend
     context["trend"] = {"id": "trend", "description": trend["description"]}
-    return {
-        "results": render_to_string("dashboards/overview_results.html", context),
-        "figures_script": json_script(figures, "overview-figures"),
-    }
+    return context, figures
 
 
 def _region_name(department: Department) -> str:
@@ -293,7 +382,7 @@ def _cell(definition, department: Department, row: dict | None, lang: str) -> di
     }
 
 
-def _groups(departments, definitions, by_cell: dict, lang: str) -> list[dict]:
+def _groups(departments, definitions, by_cell: dict, lang: str, flags: dict) -> list[dict]:
     """Regions, their hospitals, their departments (each with one cell per definition)."""
     tree: dict[str, dict[str, list[Department]]] = defaultdict(lambda: defaultdict(list))
     for department in departments:
@@ -307,6 +396,7 @@ def _groups(departments, definitions, by_cell: dict, lang: str) -> list[dict]:
             for department in sorted(tree[region][hospital], key=lambda d: (d.name, d.code)):
                 cells = [
                     _cell(d, department, by_cell.get((department.pk, d.pk)), lang)
+                    | {"outlier": flags.get((department.code, d.pk))}
                     for d in definitions
                 ]
                 rows.append(

@@ -174,8 +174,11 @@
         op.className = "condition-op";
         op.addEventListener("change", () => {
           c.op = op.value;
-          if (LISTS.includes(c.op) && !Array.isArray(c.value)) c.value = c.value === "" ? [] : [c.value];
-          if (!LISTS.includes(c.op) && Array.isArray(c.value)) c.value = c.value[0] === undefined ? "" : c.value[0];
+          if (LISTS.includes(c.op) !== Array.isArray(c.value)) {
+            // The value changes form (one value, or a list): it starts again from what the new
+            // control shows (nothing ticked; the first choice), never from what the old one held.
+            c.value = LISTS.includes(c.op) ? [] : (spec.choices.length ? spec.choices[0].value : "");
+          }
           render();
         });
         row.appendChild(op);

@@ -152,3 +152,32 @@ def test_a_coordinator_builds_an_own_indicator_and_sees_the_live_preview(
     assert "Anastomoselækage, rektum" in page.inner_text("#egne")
     screenshot(page, "settings-saved")
     assert page.console_errors == []
+
+
+def test_a_changed_operator_never_carries_a_stale_value(page, tmp_path, eager_tasks):
+    """The bug a new user met: grade "er" 0, then "er en af" kept 0 ticked, and the saved own
+    indicator counted every grade-0 operation as an event."""
+    import json
+
+    build_world(tmp_path, rows=600)
+    person("koordinator@example.dk", Role.COORDINATOR, Department.objects.get(code=KOEGE))
+    log_in(page, "koordinator@example.dk", PASSWORD)
+    page.goto(f"{page.base}/departments/{KOEGE}/settings/")
+    event = page.locator("[data-rule=event]")
+    event.locator(".add-condition").click()
+    event.locator(".condition-field").select_option("clavien_dindo")
+    target = event.locator(".builder").get_attribute("data-target")
+
+    def rule() -> dict:
+        found = json.loads(page.locator(f"#{target}").input_value())
+        return found["all"][0] if "all" in found else found
+
+    assert rule()["value"] == "0"  # "er" and the first grade, as the select shows
+    event.locator(".condition-op").select_option("in")
+    boxes = event.locator(".condition-value input[type=checkbox]")
+    assert boxes.count() == 8
+    assert [boxes.nth(i).is_checked() for i in range(8)] == [False] * 8
+    assert rule()["value"] == []
+    event.locator(".condition-value input[value=IIIb]").check()
+    assert rule() == {"field": "clavien_dindo", "op": "in", "value": ["IIIb"]}
+    screenshot(page, "settings-operator-changed")

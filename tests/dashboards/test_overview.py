@@ -254,3 +254,51 @@ def test_a_leader_of_a_hospital_without_departments_sees_none(client, world):
     html = client.get("/overview/").content.decode()
     assert "Der er ingen afdelinger i dit område." in html
     assert matrix_rows(html) == [] and "overview-figures" not in html
+
+
+def test_funnel_outliers_are_labelled_listed_and_flagged_high_or_low(client, world, leader):
+    html = client.get("/overview/?period=2024").content.decode()
+    found = figures(html)
+    outside = []
+    for name, figure in found.items():
+        if not name.startswith("funnel-"):
+            continue
+        for trace in figure["data"]:
+            if trace.get("name", "").startswith(("Over ", "Under ")):
+                assert trace["mode"] == "markers+text" and all(trace["text"])  # labelled
+                symbol = trace["marker"]["symbol"]
+                assert symbol == (
+                    "triangle-up" if trace["name"].startswith("Over") else "triangle-down"
+                )
+                outside += [(name, t) for t in trace["text"]]
+    assert outside, "a synthetic country of 21 departments has outliers"
+    table = html[html.index('id="outliers-title"') :]
+    table = table[: table.index("</table>")]
+    assert table.count("<tr class=") == len(outside)
+    assert "/indicators/" in table  # each links to the department's indicator page
+    # ... and the matrix flags them too.
+    assert matrix(html).count('class="outlier outlier-') == len(outside)
+
+
+def test_a_leader_of_one_region_exports_the_table_it_sees_as_csv(client, world):
+    import csv
+    import io
+
+    from departments.models import AuditEvent
+
+    region = Region.objects.get(name="Region Sjælland")
+    client.force_login(person("region-csv@example.dk", Role.LEADERSHIP, region))
+    response = client.get("/overview/", {"period": "2024", "format": "csv"})
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+    header, body = rows[0], rows[1:]
+    assert header[:4] == ["region", "sygehus", "afdeling_kode", "afdeling"]
+    in_region = set(
+        Department.objects.filter(hospital__region=region).values_list("code", flat=True)
+    )
+    codes = {r[2] for r in body}
+    assert codes == in_region | {"ALL"}
+    assert {r[0] for r in body if r[2] != "ALL"} == {"Region Sjælland"}
+    assert len([r for r in body if r[2] == "ALL"]) == 7  # the national row of each indicator
+    event = AuditEvent.objects.get(action="export", target="overblik-2024.csv")
+    assert event.detail["rows"] == len(body) - 7
