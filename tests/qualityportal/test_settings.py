@@ -138,3 +138,26 @@ def test_a_command_without_the_production_secrets_says_what_to_set_in_one_line()
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().count("\n") == 0 and "SECRET_KEY" in done.stderr
+
+
+def test_without_a_broker_tasks_run_in_process_without_a_broker_warning():
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"CELERY_BROKER_URL", "DATABASE_URL"}
+    } | {"DEBUG": "1", "PORTAL_VAR_DIR": os.environ.get("TMPDIR", "/tmp")}
+    script = (
+        "import django; django.setup()\n"
+        "from qualityportal.celery import app\n"
+        "from indicators.tasks import send, requeue_stale_task\n"
+        "with app.producer_or_acquire(None) as producer: print(producer.connection.transport_cls)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env | {"DJANGO_SETTINGS_MODULE": "qualityportal.settings"},
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0, done.stderr
+    assert "memory" in done.stdout
+    assert "No hostname was supplied" not in done.stderr
