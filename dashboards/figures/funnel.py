@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from dashboards.figures.common import COLOURS, base_layout, figure, is_danish, percent
-from dashboards.figures.trend import ci_label, count_text, interval_text
+from dashboards.figures.common import COLOURS, base_layout, ci_label, figure, is_danish, percent
+from dashboards.figures.trend import count_text, interval_text
 from indicators.funnel import METHOD_DA, METHOD_EN, funnel_from_counts
 
 
@@ -231,7 +231,7 @@ def _point_trace(members, position, label, symbol, colour, language) -> dict:
         texts.append(
             f"<b>{r.name}</b><br>{r.place}<br>"
             f"{_('Andel')}: {percent(r.shown['value'], 1, language)}"
-            + (f" ({ci_label()} {interval})" if interval else "")
+            + (f" ({ci_label(language)} {interval})" if interval else "")
             + "<br>"
             + _("%(numerator)s af %(denominator)s operationer")
             % {

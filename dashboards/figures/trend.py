@@ -19,6 +19,7 @@ from dashboards.figures.common import (
     COLOURS,
     PROTECTED_AXIS,
     base_layout,
+    ci_label,
     figure,
     is_danish,
     number,
@@ -148,17 +149,12 @@ def _hover(name: str, label: str, row: dict, language: str | None) -> str:
         shown = percent(value, 1, language)
         interval = interval_text(row.get("ci_low"), row.get("ci_high"), language)
         if interval:
-            shown = f"{shown} ({ci_label()} {interval})"
+            shown = f"{shown} ({ci_label(language)} {interval})"
     counts = _("%(numerator)s af %(denominator)s operationer") % {
         "numerator": count_text(row.get("numerator")),
         "denominator": count_text(row.get("denominator")),
     }
     return f"<b>{name}</b><br>{label}: {shown}<br>{counts}"
-
-
-def ci_label() -> str:
-    """ "95 %-KI" / "95% CI" (the %% keeps the msgid a valid format string)."""
-    return _("95 %%-KI") % {}
 
 
 def _is_hidden(row: dict) -> bool:

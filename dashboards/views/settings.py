@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from dashboards.figures.common import ci_label
 from dashboards.forms_settings import (
     ChangeMarkerForm,
     IndicatorsForm,
@@ -29,7 +30,8 @@ from dashboards.forms_settings import (
 from dashboards.views.settings_actions import HANDLERS
 from departments import access
 from departments.models import Department
-from indicators.models import ChangeMarker, Computation, Extract, IndicatorDefinition
+from indicators.models import ChangeMarker, Computation, IndicatorDefinition
+from indicators.services import currency
 
 PROFILE = "dccg"
 
@@ -143,11 +145,14 @@ def _context(request, department: Department, forms: dict) -> dict:
     if asked.isdigit():
         computation = Computation.objects.filter(registry__slug=PROFILE, pk=int(asked)).first()
     computation = computation or _pending_computation()
-    extract = Extract.objects.filter(registry__slug=PROFILE, is_current=True).first()
+    # The preview reads the department's current rows: the extract that holds them.
+    source = currency.source_of(department, PROFILE)
+    extract = source.extract if source else None
     lang = language()
     own = [d for d in forms["indicators"].definitions if d.department_id == department.pk]
     return {
         "department": department,
+        "ci_label": ci_label(lang),
         # The header's menu marks this page (the view already required "coordinate").
         "settings_url": reverse("department_settings", args=[department.code]),
         "settings_current": True,

@@ -9,8 +9,8 @@ from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from dashboards.figures.common import number, percent
-from dashboards.figures.trend import ci_label, count_text, interval_text
+from dashboards.figures.common import ci_label, number, percent
+from dashboards.figures.trend import count_text, interval_text
 from dashboards.forms_settings import OwnIndicatorForm, language
 from departments import access
 from departments.models import Department
@@ -79,7 +79,7 @@ def _headline(row: dict, is_proportion: bool) -> str:
             "denominator": row["denominator_text"],
         }
     if row["interval_text"]:
-        text += f" ({ci_label()} {row['interval_text']})"
+        text += f" ({ci_label(language())} {row['interval_text']})"
     return text
 
 
