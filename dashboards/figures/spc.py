@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from itertools import groupby
 
 from django.utils.translation import gettext as _
@@ -52,6 +52,7 @@ def spc_figure(
     national: Mapping[dt.date, float | None] | None = None,
     national_hidden: Collection[dt.date] = (),
     hidden: Collection[int] = (),
+    links: Sequence[str] | None = None,
     filename: str = "spc",
 ) -> dict:
     """The chart; ``hidden`` are point indices whose value may not be shown (small numbers)."""
@@ -227,6 +228,8 @@ def spc_figure(
             "text": texts,
             "hovertemplate": "%{text}<extra></extra>",
         }
+        # Each month's patients, one click away (only for those who may see them).
+        | ({"customdata": list(links)} if links else {})
     )
     if hidden:
         data.append(protected_trace([xs[i] for i in sorted(hidden)], _("Skjult (små tal)")))

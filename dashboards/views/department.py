@@ -225,6 +225,14 @@ def _tile(tile: selectors.Tile, board, query: PageQuery, exact: bool, lang: str)
             denominator=count_text(shown["denominator"], lang),
             missing=count_text(shown["missing"], lang),
             small=latest.denominator < definition.min_denominator,
+            # One click to the operations behind the number, for those who may see them.
+            patients_url=(
+                reverse("indicator_patients", args=[board.department.code, definition.slug])
+                + "?"
+                + urlencode({"period": latest.period.code, **query.filters.as_dict()})
+                if exact
+                else ""
+            ),
             status_key=status[0],
             status_symbol=status[1],
             status_text=status[2],

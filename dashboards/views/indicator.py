@@ -105,6 +105,12 @@ def indicator_detail(request, code: str, slug: str):
     definition, lang = history.definition, language()
     kind, name = definition.kind, definition.name(lang)
     rows = _rows(history, exact)
+    patients = reverse("indicator_patients", args=[department.code, definition.slug])
+    links = [
+        f"{patients}?"
+        + urlencode({"period": f"{row['cell'].period_start:%Y-%m}", **query.filters.as_dict()})
+        for row in rows
+    ]
     figure = None
     if history.spc is not None:
         figure = spc_figure(
@@ -116,17 +122,16 @@ def indicator_detail(request, code: str, slug: str):
             lower_is_better=definition.lower_is_better,
             national={d: row["value"] for d, row in history.national.items()},
             national_hidden={d for d, row in history.national.items() if row["protected"]},
+            links=links if exact else None,
             filename=f"{department.code}-{definition.slug}",
         )
     base = reverse("indicator_detail", args=[department.code, definition.slug])
-    patients = reverse("indicator_patients", args=[department.code, definition.slug])
     table = []
-    for row in rows:
+    for row, link in zip(rows, links, strict=True):
         cell, shown, point, national = row["cell"], row["shown"], row["point"], row["national"]
         limits = ""
         if point is not None and history.spc.chart == "p":
             limits = range_text(point.lcl, point.ucl, kind, lang)
-        params = {"period": f"{cell.period_start:%Y-%m}", **query.filters.as_dict()}
         table.append(
             {
                 "period": month_label(cell.period_start, lang),
@@ -139,7 +144,7 @@ def indicator_detail(request, code: str, slug: str):
                 "limits": limits,
                 "signal": bool(point and point.sigma_signal),
                 "national": _national_text(national, kind, lang),
-                "patients_url": f"{patients}?{urlencode(params)}" if exact else "",
+                "patients_url": link if exact else "",
             }
         )
     context = page_context(request, department, query) | {

@@ -12,7 +12,16 @@
     const source = document.getElementById(el.dataset.figure);
     if (!source) return Promise.resolve(null);
     const figure = JSON.parse(source.textContent);
-    return Plotly.newPlot(el, figure.data, figure.layout, figure.config);
+    return Plotly.newPlot(el, figure.data, figure.layout, figure.config).then((plot) => {
+      // A point that carries a link (the month's patients) opens it when clicked.
+      el.on("plotly_click", (data) => {
+        const point = data && data.points && data.points[0];
+        if (point && typeof point.customdata === "string" && point.customdata.startsWith("/")) {
+          window.location.href = point.customdata;
+        }
+      });
+      return plot;
+    });
   }
 
   // Selects marked data-autosubmit submit their form when changed (the button stays for

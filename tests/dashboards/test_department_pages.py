@@ -605,3 +605,30 @@ def test_the_header_switcher_is_absent_for_a_single_department(client, clinician
     assert 'id="dept-switch"' not in page
     assert Hospital.objects.get(code="4202").name in page
     assert not ChangeMarker.objects.exists()
+
+
+def test_the_patients_behind_a_tile_or_a_chart_point_are_one_click_away(client, clinician, leader):
+    import json
+    import re
+
+    client.force_login(clinician)
+    page = client.get(dashboard_url()).content.decode()
+    tile = page[page.index('id="tile-major_complication"') :].split("</article>")[0]
+    link = re.search(r'href="([^"]*/patients/\?period=2024-12)"', tile)
+    assert link, "the tile links to the latest month's patients"
+    assert client.get(link.group(1).replace("&amp;", "&")).status_code == 200
+    html = client.get(indicator_url()).content.decode()
+    figure = json.loads(
+        re.search(r'<script id="spc-figure" type="application/json">(.*?)</script>', html).group(1)
+    )
+    points = next(t for t in figure["data"] if t.get("name") == "Månedens værdi")
+    assert all(
+        url.startswith(f"/departments/{A}/indicators/major_complication/patients/?period=")
+        for url in points["customdata"]
+    )
+    # Leadership sees the numbers but no way to the patients.
+    client.force_login(leader)
+    page = client.get(dashboard_url()).content.decode()
+    assert "/patients/" not in page
+    html = client.get(indicator_url()).content.decode()
+    assert "/patients/" not in html

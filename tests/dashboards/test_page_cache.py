@@ -159,12 +159,16 @@ def test_cached_tiles_are_never_another_departments_or_another_viewers(
         assert pages[0] == pages[1] == tiles(fresh(client, url, settings)), url
     own, led = seen[(both.pk, dashboard_url(A))][0], seen[(leader.pk, dashboard_url(A))][0]
     # Both see Køge's own results exactly; the national line is each viewer's own view of the
-    # pool (the clinician of both departments sees all of it, the leader only Køge's region).
+    # pool (the clinician of both departments sees all of it, the leader only Køge's region),
+    # and only the clinician is offered the patients behind a number.
+    assert "/patients/" in own and "/patients/" not in led
     assert without_national(own) == without_national(led)
     assert own != seen[(both.pk, dashboard_url(B))][0]
 
 
 def without_national(html: str) -> str:
+    """The tiles less what differs by viewer: the national line and the link to patients."""
+    html = re.sub(r'<p class="small"><a href="[^"]*/patients/[^"]*">.*?</a></p>', "", html)
     return re.sub(r'<p class="national[^"]*">.*?</p>', "", html, flags=re.S)
 
 
