@@ -119,7 +119,13 @@ def get_department_for(user, code: str, need: Need) -> Department:
     exist) and ``PermissionDenied`` when the user sees it, but not at the level ``need``.
     """
     _check_need(need)
-    department = departments_for(user, "aggregate").filter(code=code).first()
+    # The scope's ids are fetched once per request object (exact_scope): every department page
+    # asks again, and building the scope's query costs more than running it.
+    department = (
+        Department.objects.filter(pk__in=exact_scope(user), code=code)
+        .select_related("hospital__region")
+        .first()
+    )
     if department is None:
         raise Http404("No such department")
     if need != "aggregate" and not can(user, need, department):

@@ -107,9 +107,9 @@ def settings_url(user, department: Department) -> str:
 def page_context(request, department: Department, query: PageQuery) -> dict:
     """What every department page shows around its content: the switcher and the form."""
     # A department left with no current rows drops out of the list.
-    others = currency.with_current_rows(access.departments_for(request.user, "aggregate")).order_by(
-        "name", "code"
-    )
+    others = currency.with_current_rows(
+        Department.objects.filter(pk__in=access.exact_scope(request.user))
+    ).order_by("name", "code")
     return {
         "department": department,
         "source": currency.source_of(department),
