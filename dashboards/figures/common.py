@@ -3,19 +3,37 @@
 Figures are plain JSON-able dicts (``{"data": [...], "layout": {...}, "config": {...}}``) built
 on the server and drawn by plotly.js (static/js/charts.js). This module keeps its API small,
 since other figure builders import it: :func:`base_layout`, :func:`base_config`,
-:func:`figure`, :data:`COLOURS`, :func:`number`, :func:`percent`, :func:`month_label`,
-:func:`period_label`, :func:`date_label`, :func:`value_text`, :func:`range_text`,
-:func:`interval_text`, :func:`ci_label`, :func:`locale_dictionary`.
+:func:`figure`, :data:`COLOURS`, :func:`locale_dictionary`; and, from qualityportal.formatting
+(re-exported here), the numbers and labels: :func:`number`, :func:`percent`, :func:`value_text`,
+:func:`range_text`, :func:`interval_text`, :func:`ci_label`, :func:`month_label`,
+:func:`period_label`, :func:`window_label`, :func:`date_label`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from typing import Any
 
-from django.utils import formats, translation
 from django.utils.translation import gettext as _
+
+from qualityportal.formatting import (  # noqa: F401 - re-exported for the figure builders
+    MONTHS_DA,
+    MONTHS_DA_SHORT,
+    MONTHS_EN,
+    MONTHS_EN_SHORT,
+    ci_label,
+    count_text,
+    date_label,
+    interval_text,
+    is_danish,
+    month_label,
+    number,
+    percent,
+    percent_sign,
+    period_label,
+    range_text,
+    value_text,
+    window_label,
+)
 
 FONT_FAMILY = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
 
@@ -42,55 +60,8 @@ COLOURS: dict[str, str] = {
     "band": "rgba(11, 79, 138, 0.08)",
 }
 
-MONTHS_DA = [
-    "januar",
-    "februar",
-    "marts",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "august",
-    "september",
-    "oktober",
-    "november",
-    "december",
-]
-MONTHS_DA_SHORT = [
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "maj",
-    "jun",
-    "jul",
-    "aug",
-    "sep",
-    "okt",
-    "nov",
-    "dec",
-]
-MONTHS_EN = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
-MONTHS_EN_SHORT = [m[:3] for m in MONTHS_EN]
 DAYS_DA = ["søndag", "mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag"]
 DAYS_DA_SHORT = ["søn", "man", "tir", "ons", "tor", "fre", "lør"]
-
-
-def is_danish(language: str | None) -> bool:
-    return not language or language.lower().startswith("da")
 
 
 def separators(language: str | None) -> str:
@@ -98,89 +69,6 @@ def separators(language: str | None) -> str:
     notation in both languages (as the portal's number formats do), so a figure reads the same
     whichever language a colleague chose; only words change."""
     return ",."
-
-
-def number(value: float | int | None, decimals: int = 1, language: str | None = "da") -> str:
-    """``value`` with ``decimals`` decimals in Danish notation ("1.234,5") in both languages;
-    an absent value (None, NaN) is an en dash."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    text = f"{value:,.{decimals}f}"
-    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-
-
-def percent(value: float | None, decimals: int = 1, language: str | None = "da") -> str:
-    """A proportion (0-1) as a percentage: "12,3 %" in Danish, "12.3%" in English."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    text = number(value * 100, decimals, language)
-    return f"{text} %" if is_danish(language) else f"{text}%"
-
-
-def value_text(
-    value: float | None, kind: str = "proportion", language: str | None = "da", decimals=1
-) -> str:
-    """A result's value as shown: a proportion in per cent, a measure in days."""
-    if kind == "proportion":
-        return percent(value, decimals, language)
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{number(value, decimals, language)} {_('dage')}"
-
-
-def range_text(
-    low: float | None, high: float | None, kind: str = "proportion", language: str | None = "da"
-) -> str:
-    """ "9,1–15,2 %" (empty when a bound is missing)."""
-    if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in (low, high)):
-        return ""
-    scale = 100 if kind == "proportion" else 1
-    unit = ("%" if not is_danish(language) else " %") if kind == "proportion" else " " + _("dage")
-    return f"{number(low * scale, 1, language)}–{number(high * scale, 1, language)}{unit}"
-
-
-def ci_label(language: str | None = "da") -> str:
-    """ "95 % KI" / "95% CI": the name of the 95 % confidence interval."""
-    level = "95 %" if is_danish(language) else "95%"
-    return _("%(level)s KI") % {"level": level}
-
-
-def interval_text(
-    low: float | None, high: float | None, kind: str = "proportion", language: str | None = "da"
-) -> str:
-    """ "95 % KI 9,1–15,2 %" (empty when there is no interval)."""
-    span = range_text(low, high, kind, language)
-    return f"{ci_label(language)} {span}" if span else ""
-
-
-def month_label(day: dt.date, language: str | None = "da", *, short: bool = False) -> str:
-    """ "marts 2022" / "March 2022" (short: "mar 2022" / "Mar 2022")."""
-    if is_danish(language):
-        names = MONTHS_DA_SHORT if short else MONTHS_DA
-    else:
-        names = MONTHS_EN_SHORT if short else MONTHS_EN
-    return f"{names[day.month - 1]} {day.year}"
-
-
-def period_label(
-    start: dt.date, period_type: str = "month", language: str | None = "da", *, short=False
-) -> str:
-    """A period by its start: "marts 2022", "1. kvt. 2022" / "Q1 2022", "2022"."""
-    if period_type == "year":
-        return str(start.year)
-    if period_type == "quarter":
-        quarter = (start.month - 1) // 3 + 1
-        if is_danish(language):
-            return f"{quarter}. kvt. {start.year}"
-        return f"Q{quarter} {start.year}"
-    return month_label(start, language, short=short)
-
-
-def date_label(day: dt.date, language: str | None = "da") -> str:
-    """A day in the portal's short date format (qualityportal/formats), "05-03-2022", the same
-    in both languages as the templates' ``|date:"SHORT_DATE_FORMAT"``."""
-    with translation.override("da" if is_danish(language) else "en"):
-        return formats.date_format(day, "SHORT_DATE_FORMAT")
 
 
 def locale_dictionary() -> dict[str, Any]:

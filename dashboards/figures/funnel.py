@@ -15,9 +15,16 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from dashboards.figures.common import COLOURS, base_layout, ci_label, figure, is_danish, percent
-from dashboards.figures.trend import count_text, interval_text
+from dashboards.figures.common import COLOURS, base_layout, figure
 from indicators.funnel import METHOD_DA, METHOD_EN, funnel_from_counts
+from qualityportal.formatting import (
+    ci_label,
+    count_text,
+    is_danish,
+    percent,
+    percent_sign,
+    range_text,
+)
 
 
 @dataclass(frozen=True)
@@ -115,8 +122,8 @@ def funnel_figure(
                 "name": r.name,
                 "code": r.code,
                 "url": r.url,
-                "numerator": count_text(r.shown.get("numerator")),
-                "denominator": count_text(r.shown.get("denominator")),
+                "numerator": count_text(r.shown.get("numerator"), language),
+                "denominator": count_text(r.shown.get("denominator"), language),
                 "value": percent(r.shown["value"], 1, language) if not r.hidden else "–",
                 "position": position_label(position[r.code]) if not r.hidden else _("skjult"),
                 "position_key": position[r.code] if not r.hidden else "",
@@ -125,7 +132,7 @@ def funnel_figure(
     shown_values = [r.shown["value"] for r in counted if not r.hidden]
     top = max([*shown_values, p0]) * 100
     largest = max([r.denominator for r in placed] or [10])
-    suffix = " %" if is_danish(language) else "%"
+    suffix = percent_sign(language)
     title = f"{name} · {period}"
     yaxis = {"title": {"text": _("Andel")}, "ticksuffix": suffix, "range": [0, max(top * 1.35, 1)]}
     xaxis = {
@@ -227,7 +234,7 @@ def _short(name: str) -> str:
 def _point_trace(members, position, label, symbol, colour, language) -> dict:
     texts = []
     for r in members:
-        interval = interval_text(r.shown.get("ci_low"), r.shown.get("ci_high"), language)
+        interval = range_text(r.shown.get("ci_low"), r.shown.get("ci_high"), "proportion", language)
         texts.append(
             f"<b>{r.name}</b><br>{r.place}<br>"
             f"{_('Andel')}: {percent(r.shown['value'], 1, language)}"
@@ -235,8 +242,8 @@ def _point_trace(members, position, label, symbol, colour, language) -> dict:
             + "<br>"
             + _("%(numerator)s af %(denominator)s operationer")
             % {
-                "numerator": count_text(r.shown.get("numerator")),
-                "denominator": count_text(r.shown.get("denominator")),
+                "numerator": count_text(r.shown.get("numerator"), language),
+                "denominator": count_text(r.shown.get("denominator"), language),
             }
             + f"<br>{position_label(position[r.code]).capitalize()}"
         )
@@ -261,8 +268,8 @@ def _hidden_trace(hidden, language) -> dict:
         small_denominator = r.shown.get("denominator") == "<5"
         x.append(0 if small_denominator else r.denominator)
         counts = _("%(numerator)s af %(denominator)s operationer") % {
-            "numerator": count_text(r.shown.get("numerator")),
-            "denominator": count_text(r.shown.get("denominator")),
+            "numerator": count_text(r.shown.get("numerator"), language),
+            "denominator": count_text(r.shown.get("denominator"), language),
         }
         texts.append(
             f"<b>{r.name}</b><br>{r.place}<br>{counts}<br>"

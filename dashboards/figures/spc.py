@@ -21,9 +21,9 @@ from dashboards.figures.common import (
     PROTECTED_AXIS,
     base_layout,
     figure,
-    is_danish,
     month_label,
     number,
+    percent_sign,
     protected_trace,
     value_text,
 )
@@ -57,7 +57,7 @@ def spc_figure(
 ) -> dict:
     """The chart; ``hidden`` are point indices whose value may not be shown (small numbers)."""
     scale = 100.0 if kind == "proportion" else 1.0
-    unit = (" %" if is_danish(language) else "%") if kind == "proportion" else ""
+    unit = percent_sign(language) if kind == "proportion" else ""
 
     def y(value: float | None) -> float | None:
         return round(value * scale, 6) if _finite(value) else None

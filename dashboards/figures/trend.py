@@ -15,41 +15,19 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
-from dashboards.figures.common import (
-    COLOURS,
-    PROTECTED_AXIS,
-    base_layout,
+from dashboards.figures.common import COLOURS, PROTECTED_AXIS, base_layout, figure, protected_trace
+from qualityportal.formatting import (
     ci_label,
-    figure,
-    is_danish,
-    number,
+    count_text,
     percent,
+    percent_sign,
     period_label,
-    protected_trace,
+    range_text,
 )
 
 # Colour-blind-safe (Okabe-Ito), one per indicator; the legend and hover name each line too.
 LINE_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
 DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot", "solid"]
-
-
-def count_text(value) -> str:
-    """A count as shown outside the department: "<5" stays, numbers get a thousands mark."""
-    if value is None:
-        return "–"
-    if isinstance(value, str):
-        return value
-    return f"{int(value):,}".replace(",", ".")
-
-
-def interval_text(low, high, language: str | None, *, as_percent: bool = True) -> str:
-    """ "9,1–15,0 %" (or days without a unit); empty when hidden or absent."""
-    if low is None or high is None:
-        return ""
-    if as_percent:
-        text = f"{number(low * 100, 1, language)}–{number(high * 100, 1, language)}"
-        return f"{text} %" if is_danish(language) else f"{text}%"
-    return f"{number(low, 1, language)}–{number(high, 1, language)}"
 
 
 @dataclass
@@ -103,7 +81,7 @@ def trend_figure(
     if protected_x:
         data.append(protected_trace(protected_x, _("Skjult (små tal)"), details=protected_names))
     title = _("Landsresultat pr. kvartal")
-    suffix = " %" if is_danish(language) else "%"
+    suffix = percent_sign(language)
     layout = base_layout(
         title,
         language,
@@ -147,12 +125,12 @@ def _hover(name: str, label: str, row: dict, language: str | None) -> str:
         shown = _("skjult (små tal)") if _is_hidden(row) else "–"
     else:
         shown = percent(value, 1, language)
-        interval = interval_text(row.get("ci_low"), row.get("ci_high"), language)
+        interval = range_text(row.get("ci_low"), row.get("ci_high"), "proportion", language)
         if interval:
             shown = f"{shown} ({ci_label(language)} {interval})"
     counts = _("%(numerator)s af %(denominator)s operationer") % {
-        "numerator": count_text(row.get("numerator")),
-        "denominator": count_text(row.get("denominator")),
+        "numerator": count_text(row.get("numerator"), language),
+        "denominator": count_text(row.get("denominator"), language),
     }
     return f"<b>{name}</b><br>{label}: {shown}<br>{counts}"
 
@@ -166,7 +144,6 @@ __all__ = [
     "TrendSeries",
     "ci_label",
     "count_text",
-    "interval_text",
     "period_label",
     "trend_figure",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -13,12 +12,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from dashboards import selectors
-from dashboards.figures.common import (
-    interval_text,
-    month_label,
-    range_text,
-    value_text,
-)
 from dashboards.figures.spc import spc_figure
 from dashboards.views.department import (
     PageQuery,
@@ -32,6 +25,14 @@ from dashboards.views.department import (
 from departments import access, audit
 from departments.models import AuditAction
 from qualityportal import csvsafe
+from qualityportal.formatting import (
+    csv_cell,
+    interval_text,
+    month_label,
+    range_text,
+    value_text,
+    window_label,
+)
 
 
 def _history(request, code: str, slug: str):
@@ -88,7 +89,7 @@ def _pooled_context(pooled: selectors.Pooled | None, kind: str, exact: bool, lan
         )
     )
     return {
-        "months": f"{month_label(pooled.start, lang)} – {month_label(pooled.end, lang)}",
+        "months": window_label(pooled.start, pooled.end, lang, short=False),
         "n_months": pooled.months,
         "value": value_text(shown["value"], kind, lang),
         "interval": interval_text(shown["ci_low"], shown["ci_high"], kind, lang),
@@ -176,16 +177,6 @@ def indicator_detail(request, code: str, slug: str):
     return render(request, "dashboards/indicator.html", context)
 
 
-def _decimal(value, lang: str) -> str:
-    """A CSV cell: full precision, with a decimal comma in Danish."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, str):
-        return value
-    text = repr(float(value)) if isinstance(value, float) else str(value)
-    return text.replace(".", ",") if lang == "da" else text
-
-
 def _national_text(national: dict | None, kind: str, lang: str) -> str:
     if national is None:
         return "–"
@@ -195,7 +186,7 @@ def _national_text(national: dict | None, kind: str, lang: str) -> str:
 def _national_csv(national: dict | None, lang: str) -> str:
     if national is None:
         return ""
-    return _("skjult") if national["suppressed"] else _decimal(national["value"], lang)
+    return _("skjult") if national["suppressed"] else csv_cell(national["value"], lang)
 
 
 @login_required
@@ -239,10 +230,10 @@ def indicator_csv(request, code: str, slug: str):
                 history.definition.slug,
                 f"{cell.period_start:%Y-%m}",
                 *(
-                    _decimal(shown[k], lang)
+                    csv_cell(shown[k], lang)
                     for k in ("numerator", "denominator", "missing", "value", "ci_low", "ci_high")
                 ),
-                *(_decimal(v, lang) for v in spc),
+                *(csv_cell(v, lang) for v in spc),
                 "" if point is None else int(point.sigma_signal),
                 _national_csv(national, lang),
             ]

@@ -28,14 +28,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from dashboards import cache
-from dashboards.figures.common import locale_dictionary, number, percent, period_label
+from dashboards.figures.common import locale_dictionary
 from dashboards.figures.funnel import FunnelRow, funnel_figure, method_text
-from dashboards.figures.trend import (
-    TrendSeries,
-    count_text,
-    interval_text,
-    trend_figure,
-)
+from dashboards.figures.trend import TrendSeries, trend_figure
 from dashboards.forms_settings import language
 from dashboards.selectors.national import national_results
 from departments import access, audit
@@ -45,6 +40,7 @@ from indicators.services import currency
 from indicators.services.disclosure import threshold
 from indicators.services.selectors import current_computation
 from qualityportal import csvsafe
+from qualityportal.formatting import count_text, period_label, range_text, value_text
 
 PROFILE = "dccg"
 PERIOD_TYPES = ("year", "quarter")
@@ -345,10 +341,8 @@ def _national_text(row: dict | None, is_proportion: bool, lang: str) -> str:
 
 
 def _value_text(row: dict, is_proportion: bool, lang: str) -> str:
-    value = row.get("value")
-    if value is None:
-        return "–"
-    return percent(value, 1, lang) if is_proportion else number(value, 1, lang)
+    """Without a unit for a measure: its column's heading says "dage, median"."""
+    return value_text(row.get("value"), "proportion" if is_proportion else None, lang)
 
 
 STATUS_SYMBOL = {"met": "✓", "not_met": "✗", "not_shown": "≈"}
@@ -361,17 +355,17 @@ def _cell(definition, department: Department, row: dict | None, lang: str) -> di
         return {"empty": True, "sort": "", "url": url}
     value = row.get("value")
     if is_proportion:
-        counts = f"{count_text(row['numerator'])}/{count_text(row['denominator'])}"
+        counts = f"{count_text(row['numerator'], lang)}/{count_text(row['denominator'], lang)}"
     else:
-        counts = f"n={count_text(row['denominator'])}"
+        counts = f"n={count_text(row['denominator'], lang)}"
     status = row.get("target_status")
     labels = dict(Result.TargetStatus.choices)
     return {
         "empty": False,
         "url": url,
         "value": _value_text(row, is_proportion, lang),
-        "interval": interval_text(
-            row.get("ci_low"), row.get("ci_high"), lang, as_percent=is_proportion
+        "interval": range_text(
+            row.get("ci_low"), row.get("ci_high"), "proportion" if is_proportion else None, lang
         ),
         "counts": counts,
         "hidden": value is None and any(row.get(k) == "<5" for k in ("numerator", "denominator")),

@@ -9,14 +9,13 @@ from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from dashboards.figures.common import ci_label, number, percent
-from dashboards.figures.trend import count_text, interval_text
 from dashboards.forms_settings import OwnIndicatorForm, language
 from departments import access
 from departments.models import Department
 from indicators.models import Extract, IndicatorDefinition
 from indicators.services import currency
 from indicators.services.preview import PreviewRow, preview_definition
+from qualityportal.formatting import ci_label, count_text, range_text, value_text
 
 PROFILE = "dccg"
 
@@ -85,12 +84,7 @@ def _headline(row: dict, is_proportion: bool) -> str:
 
 def _preview_row(row: PreviewRow, is_proportion: bool, lang: str, label: str) -> dict:
     value, low, high = row.value, row.ci_low, row.ci_high
-    if is_proportion:
-        shown = percent(value, 1, lang)
-        interval = interval_text(low, high, lang)
-    else:
-        shown = f"{number(value, 1, lang)} {_('dage')}" if value is not None else "–"
-        interval = interval_text(low, high, lang, as_percent=False)
+    kind = "proportion" if is_proportion else "measure"
     return {
         "period": label,
         "numerator": row.numerator,
@@ -99,10 +93,10 @@ def _preview_row(row: PreviewRow, is_proportion: bool, lang: str, label: str) ->
         "value": value,
         "ci_low": low,
         "ci_high": high,
-        "numerator_text": count_text(row.numerator),
-        "denominator_text": count_text(row.denominator),
-        "missing_text": count_text(row.missing),
-        "value_text": shown,
-        "interval_text": interval,
+        "numerator_text": count_text(row.numerator, lang),
+        "denominator_text": count_text(row.denominator, lang),
+        "missing_text": count_text(row.missing, lang),
+        "value_text": value_text(value, kind, lang),
+        "interval_text": range_text(low, high, kind, lang),
         "target_status": row.target_status,
     }

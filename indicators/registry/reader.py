@@ -23,6 +23,7 @@ import pyarrow.csv as pacsv
 
 from indicators.registry.errors import FileRefused, reason
 from indicators.registry.profiles import Profile
+from qualityportal.formatting import csv_cell
 
 XLSX_MAGIC = b"PK\x03\x04"
 _NOT_WHITESPACE = re.compile(rb"\S")
@@ -418,5 +419,5 @@ def _xlsx_text(cell: object) -> str:
     if isinstance(cell, int):
         return str(cell)
     if isinstance(cell, float):
-        return str(int(cell)) if cell.is_integer() else repr(cell).replace(".", ",")
+        return str(int(cell)) if cell.is_integer() else csv_cell(cell, "da")
     return str(cell)

@@ -23,20 +23,11 @@ from indicators.services.selectors import (
     current_results,
 )
 from qualityportal import csvsafe
+from qualityportal.formatting import csv_cell
 
 COLUMNS = ["department_code", "indicator", *RESULT_FIELDS]
 _FIELDS = ["department__code", "definition__slug", *RESULT_FIELDS]
 _PERIOD_ORDER = {"month": 0, "quarter": 1, "year": 2}
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return repr(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
 
 
 def _json_values(record) -> list:
@@ -98,4 +89,4 @@ class Command(BaseCommand):
             return
         writer = csvsafe.writer(self.stdout, lineterminator="\n")
         writer.writerow(COLUMNS)
-        writer.writerows([_cell(v) for v in r] for r in records)
+        writer.writerows([csv_cell(v, "en") for v in r] for r in records)

@@ -11,10 +11,11 @@ from django.core.management.base import BaseCommand, CommandError
 
 from indicators.models import Computation, Registry
 from indicators.services.computations import recompute
+from qualityportal.formatting import number
 
 
 def _seconds(value: float) -> str:
-    return f"{value:.2f}".replace(".", ",")
+    return number(value, 2)
 
 
 class Command(BaseCommand):
