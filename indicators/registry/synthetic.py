@@ -7,7 +7,11 @@ The outcome model is a small causal chain rather than independent columns, so th
 computed from it relate the way clinicians expect: patient risk (ASA, age, acute priority) and the
 department's quality drive the Clavien-Dindo grade, and the grade drives leaks, reoperations,
 length of stay, readmissions and deaths. One department (``CHANGE_DEPARTMENT``) halves its major
-complication rate from ``CHANGE_DATE``, so its SPC chart shows a shift.
+complication rate from ``CHANGE_DATE`` (or the ``change_date`` given), so its SPC chart shows a
+shift.
+
+The grade is consistent with what happened (see ``generate_frame``): an anastomotic leak is at
+least grade II, a reoperation within 30 days at least IIIb, and a death within 30 days grade V.
 
 Everything is vectorised numpy; dates are handled as integer day numbers and formatted through a
 lookup table, because per-element ``strftime`` on a million rows costs seconds.
@@ -51,14 +55,15 @@ _REGIONS = {"H": "Region Hovedstaden", "SJ": "Region Sjælland", "SD": "Region S
             "MJ": "Region Midtjylland", "NJ": "Region Nordjylland"}  # fmt: skip
 # region | hospital | hospital name | department | department name | volume weight | quality, the
 # department's log-odds shift of a major complication (some clearly better, some clearly worse).
-# The first 14 are the departments of sample-extract.csv, with the same codes and names.
+# The first 14 are the departments of sample-extract.csv, with the same codes and names, except
+# that the sample spells Køge's "Kirurgisk Afdeling; Køge" to exercise the format's quoting.
 _DEPARTMENT_TABLE = """\
 H |1330|Bispebjerg og Frederiksberg Hospital|1330300|Abdominalcenter K, Bispebjerg|7|0
 H |1516|Herlev og Gentofte Hospital|1516150|Mave-, Tarm- og Leverkirurgi, Herlev|9|-0.25
 H |4001|Nordsjællands Hospital, Hillerød|4001320|Kirurgisk Afdeling, Hillerød|5|0
 H |6006|Hvidovre Hospital|6006050|Gastroenheden, Kirurgisk Sektion, Hvidovre|8|0
 SJ|3800|Nykøbing Falster Sygehus|3800120|Kirurgisk Afdeling, Nykøbing F.|2|0.5
-SJ|4202|Sjællands Universitetshospital, Køge|4202200|Kirurgisk Afdeling; Køge|7|0
+SJ|4202|Sjællands Universitetshospital, Køge|4202200|Kirurgisk Afdeling, Køge|7|0
 SJ|4211|Sjællands Universitetshospital, Roskilde|4211410|Kirurgi, Roskilde|3|0.35
 SD|5005|Sydvestjysk Sygehus, Esbjerg|5005140|Kirurgisk Afdeling, Esbjerg|4|0.15
 SD|5501|Odense Universitetshospital|5501450|Kirurgisk Afdeling A, Odense|8|-0.3
@@ -83,17 +88,24 @@ DEPARTMENTS: tuple[SyntheticDepartment, ...] = tuple(
 _QUALITY = np.array([float(row[-1]) for row in _ROWS])
 REGION_OF_HOSPITAL: dict[str, str] = {d.hospital_code: d.region for d in DEPARTMENTS}
 
+# A fixed default period, so that the same arguments always give the same frame; the demo asks
+# for the last three years instead (``demo_period``).
+DEFAULT_START, DEFAULT_END = dt.date(2019, 1, 1), dt.date(2024, 12, 31)
 CHANGE_DEPARTMENT = "4202200"
 CHANGE_DATE = dt.date(2022, 3, 1)
 CHANGE_LABEL = "ERAS-forløb og ny stapler indført"
 _CHANGE_BEFORE, _CHANGE_AFTER = 0.35, -0.5
 
+# NCSP codes (texts in data/ncsp.csv). Colon: ileocaecal resection, right hemicolectomy, left
+# hemicolectomy, sigmoid resection, colectomy and ileostomy. Rectum: resection of the rectum
+# (anterior resection), resection with colostomy (Hartmann), abdominal and extralevator excision.
 _PROCEDURES = np.array(["KJFB20", "KJFB30", "KJFB43", "KJFB46", "KJFH10", "KJGB00", "KJGB10",
-                        "KJGB30"], dtype=object)  # fmt: skip
+                        "KJGB36"], dtype=object)  # fmt: skip
 _RECTUM = np.array([False] * 5 + [True] * 3)
-_STOMA = np.isin(_PROCEDURES, ["KJFH10", "KJGB30"])
-_COLON_P = {False: [0.30, 0.20, 0.20, 0.17, 0.13], True: [0.35, 0.10, 0.10, 0.15, 0.30]}
-_RECTUM_P = [0.50, 0.30, 0.20]
+# These end in a stoma instead of an anastomosis.
+_STOMA = np.isin(_PROCEDURES, ["KJFH10", "KJGB10", "KJGB36"])
+_COLON_P = {False: [0.08, 0.44, 0.10, 0.33, 0.05], True: [0.10, 0.37, 0.08, 0.25, 0.20]}
+_RECTUM_P = [0.65, 0.10, 0.25]
 _GRADES = np.array(["0", "I", "II", "IIIa", "IIIb", "IVa", "IVb", "V", ""], dtype=object)
 _V, _BLANK_GRADE = 7, 8
 _ASA_EFFECT = np.array([0.0, -0.5, 0.0, 0.45, 0.95, 1.6])
@@ -199,24 +211,63 @@ def _operation_days(rng: np.random.Generator, acute: np.ndarray, lo: int, hi: in
 def generate_frame(
     rows: int,
     seed: int = 1,
-    start: dt.date = dt.date(2019, 1, 1),
-    end: dt.date = dt.date(2024, 12, 31),
+    start: dt.date = DEFAULT_START,
+    end: dt.date = DEFAULT_END,
+    *,
+    change_date: dt.date = CHANGE_DATE,
+    snapshot: dt.date | None = None,
 ) -> pd.DataFrame:
     """`rows` operations with operation dates from `start` to `end`, as the extract's text.
 
     Columns are ``COLUMNS`` in order; dates DD-MM-YYYY, BMI with a decimal comma, blanks "".
+    ``CHANGE_DEPARTMENT`` improves from `change_date`. The extract is drawn on `snapshot`
+    (default: 90 days after `end`): nothing after it is known, so no date lies beyond it, and a
+    patient who dies of a complication after it has no grade yet.
+
+    Where the grade is known it agrees with the rest of the row: an anastomotic leak means
+    grade II or worse, a reoperation within 30 days IIIb or worse, a death within 30 days V.
     The same arguments always give the same frame.
     """
     if rows < 1:
         raise ValueError("rows must be at least 1")
     if end < start:
         raise ValueError("end must not be before start")
+    if snapshot is not None and snapshot < end:
+        raise ValueError("snapshot must not be before end")
     rng = np.random.default_rng(seed)
     lo, hi = _day(start), _day(end)
     o = _operations(rng, rows, lo, hi)
-    _outcomes(rng, o)
+    _outcomes(rng, o, _day(change_date))
     _second_operations(rng, o, lo, hi)
-    return _as_frame(rng, o, snapshot=hi + _FOLLOW_UP_DAYS)
+    return _as_frame(rng, o, hi + _FOLLOW_UP_DAYS if snapshot is None else _day(snapshot))
+
+
+@dataclass(frozen=True)
+class DemoPeriod:
+    start: dt.date
+    end: dt.date
+    change_date: dt.date
+    snapshot: dt.date
+
+
+def _first_of_month(year: int, month0: int) -> dt.date:
+    """The first day of month `month0` (0-based, may be out of 0..11) of `year`."""
+    y, m = divmod(year * 12 + month0, 12)
+    return dt.date(y, m + 1, 1)
+
+
+def demo_period(today: dt.date, months: int = 36) -> DemoPeriod:
+    """The demo's window as of `today`: the `months` full months before this one, drawn today.
+
+    The change department's change falls on the first of the middle month, so its charts have
+    as many months before the change as after.
+    """
+    if months < 2:
+        raise ValueError("months must be at least 2")
+    start = _first_of_month(today.year, today.month - 1 - months)
+    end = today.replace(day=1) - dt.timedelta(days=1)
+    change = _first_of_month(start.year, start.month - 1 + months // 2)
+    return DemoPeriod(start, end, change, today)
 
 
 def _operations(rng: np.random.Generator, n: int, lo: int, hi: int) -> SimpleNamespace:
@@ -248,12 +299,12 @@ def _operations(rng: np.random.Generator, n: int, lo: int, hi: int) -> SimpleNam
     )  # fmt: skip
 
 
-def _outcomes(rng: np.random.Generator, o: SimpleNamespace) -> None:
+def _outcomes(rng: np.random.Generator, o: SimpleNamespace, change_day: int) -> None:
     """Add the Clavien-Dindo grade and what follows from it, as days after the operation."""
     n, acute, age, asa, opr = o.n, o.acute, o.age, o.asa, o.opr
     quality = _QUALITY[o.dept]
     is_change = o.dept == [d.code for d in DEPARTMENTS].index(CHANGE_DEPARTMENT)
-    after = opr >= _day(CHANGE_DATE)
+    after = opr >= change_day
     quality += np.where(is_change, np.where(after, _CHANGE_AFTER, _CHANGE_BEFORE), 0.0)
     lp = -2.1 + _ASA_EFFECT[asa] + 0.022 * (age - 70) + 0.75 * acute + 0.2 * o.rectum
     lp += 0.15 * (o.bmi10 >= 300) + quality - 0.04 * (opr - _TREND_ORIGIN) / 365.25
@@ -264,10 +315,12 @@ def _outcomes(rng: np.random.Generator, o: SimpleNamespace) -> None:
     grade = np.where(major, np.where(rng.random(n) < p_death, _V, major_grade), minor_grade)
 
     stoma = _STOMA[o.proc]
-    p_anastomosis = np.where(stoma, np.where(acute, 0.15, 0.25), np.where(acute, 0.70, 0.95))
+    p_anastomosis = np.where(stoma, 0.0, np.where(acute, 0.75, 0.98))
     anastomosis = rng.random(n) < p_anastomosis
     p_leak = _sigmoid(-4.0 + 0.7 * o.rectum + 3.0 * major + 0.2 * acute)
     leak = anastomosis & (rng.random(n) < p_leak)
+    # A leak is a complication in itself: treated with antibiotics at least (grade II).
+    grade = np.where(leak, np.maximum(grade, 2), grade)
 
     los = _lognormal_days(rng, np.where(acute, 6.5, 4.2) * np.exp(0.01 * (age - 70)), 0.35, n)
     extra = np.array([0.0, 1.5, 3.0, 6.0, 9.0, 14.0, 16.0, 0.0])[grade]
@@ -277,6 +330,9 @@ def _outcomes(rng: np.random.Generator, o: SimpleNamespace) -> None:
     reop_delay = np.clip(1 + _lognormal_days(rng, 4.0, 0.75, n), 1, 30)
     late = rng.random(n) < 0.04
     reop_delay[late] = 31 + np.minimum(rng.exponential(40, int(late.sum())).astype(np.int64), 150)
+    # A reoperation within 30 days is a grade IIIb complication at least; after a lesser course
+    # the reoperation (a hernia, a stoma problem) comes later.
+    reop_delay = np.where(grade < 4, np.maximum(reop_delay, 31 + 2 * reop_delay), reop_delay)
     dead = grade == _V  # grade V is death from the complication, so within the 30 days
     death_delay = np.clip(1 + _lognormal_days(rng, 8.0, 0.7, n), 1, 30)
     p_late_death = 0.008 + 0.02 * (asa >= 3) + 0.02 * acute + 0.01 * (age > 80)
@@ -331,11 +387,14 @@ def _second_operations(rng: np.random.Generator, o: SimpleNamespace, lo: int, hi
     shift = rng.integers(1, 8, k)
     o.proc[child] = np.where(same_day, (o.proc[parent] + shift) % 8, o.proc[child])
     o.rectum[child] = _RECTUM[o.proc[child]]
+    o.anastomosis[child] &= ~_STOMA[o.proc[child]]
     shared = ("dept", "acute", "bmi10", "asa", "indl", "grade", "los", "reop", "reop_delay",
               "readm_ok", "readm")  # fmt: skip
     for name in shared:
         a = getattr(o, name)
         a[child] = np.where(same_day, a[parent], a[child])
+    # One course, one leak: the session leaked (and its grade shows it) or it did not.
+    o.leak[child] = np.where(same_day, o.leak[parent] & o.anastomosis[child], o.leak[child])
     o.age = _ages(o.birth, o.opr)
 
 
@@ -353,6 +412,8 @@ def _as_frame(rng: np.random.Generator, o: SimpleNamespace, snapshot: int) -> pd
     o.udskr[no_udskr] = _BLANK
     o.genindl[no_udskr | (o.udskr == _BLANK)] = _BLANK  # no readmission date without discharge
     grade = np.where(rng.random(n) < 0.015, _BLANK_GRADE, o.grade)
+    # Death from a complication after the snapshot: not known yet, so neither is the grade.
+    grade[(o.grade == _V) & (o.doed == _BLANK)] = _BLANK_GRADE
     asa = np.where(rng.random(n) < 0.015, 0, o.asa)
     bmi10 = np.where(rng.random(n) < 0.03, 0, o.bmi10)
     leak = np.where(o.anastomosis, 1 + o.leak, 0)

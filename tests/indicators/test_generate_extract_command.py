@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -57,3 +58,28 @@ def test_rows_and_out_are_required(tmp_path: Path) -> None:
         _run("--out", str(tmp_path / "x.csv"))
     with pytest.raises(CommandError):
         _run("--rows", "10")
+
+
+def test_start_and_end_choose_the_period(tmp_path: Path) -> None:
+    path = tmp_path / "recent.csv"
+    _run("--rows", "300", "--seed", "2", "--start", "2024-11-01", "--end", "2026-10-31",
+         "--out", str(path))  # fmt: skip
+    written = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False)
+    expected = generate_frame(300, seed=2, start=dt.date(2024, 11, 1), end=dt.date(2026, 10, 31))
+    pd.testing.assert_frame_equal(written, expected, check_dtype=False)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--start", "1-11-2024"], "ikke en dato"),
+        (["--end", "2024-02-30"], "ikke en dato"),
+        (["--start", "2024-01-02", "--end", "2024-01-01"], "før --start"),
+        (["--start", "2025-01-01"], "før --start"),  # after the default end
+    ],
+)
+def test_refuses_bad_periods(tmp_path: Path, args: list[str], message: str) -> None:
+    path = tmp_path / "x.csv"
+    with pytest.raises(CommandError, match=message):
+        _run("--rows", "5", *args, "--out", str(path))
+    assert not path.exists()

@@ -1,10 +1,16 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.models import Max, Min
+from django.utils import timezone
 
 from departments.models import Department, Hospital, Region, RoleAssignment, User
 from indicators.models import ChangeMarker, Extract, OperationRow
+from indicators.registry import synthetic
+from indicators.services.definitions import add_change_marker
 
 pytestmark = pytest.mark.django_db
 
@@ -62,6 +68,39 @@ def test_demo_loaded_twice_duplicates_nothing():
     first = counts()
     load_demo()
     assert counts() == first
+
+
+def test_demo_runs_up_to_this_month_with_nothing_in_the_future():
+    load_demo()
+    today = timezone.localdate()
+    period = synthetic.demo_period(today)
+    rows = OperationRow.objects.filter(extract__is_current=True)
+    span = rows.aggregate(first=Min("operation_date"), last=Max("operation_date"))
+    first_of_month = today.replace(day=1)
+    assert period.start <= span["first"] < period.start + dt.timedelta(days=31)
+    last_full_month = (first_of_month - dt.timedelta(days=1)).replace(day=1)
+    assert last_full_month <= span["last"] < first_of_month
+    assert (first_of_month - period.start).days > 3 * 365 - 5
+    for field in ("discharge_date", "reoperation_date", "readmission_date", "death_date"):
+        assert not rows.filter(**{f"{field}__gt": today}).exists(), field
+    koege = Department.objects.get(code=synthetic.CHANGE_DEPARTMENT)
+    assert koege.name == "Kirurgisk Afdeling, Køge"
+    assert not Department.objects.filter(name__contains=";").exists()
+    marker = ChangeMarker.objects.get()
+    assert (marker.department, marker.date) == (koege, period.change_date)
+    assert span["first"] < marker.date < span["last"]
+
+
+def test_a_later_demo_moves_its_change_marker_with_its_window():
+    load_demo()
+    koege = Department.objects.get(code=synthetic.CHANGE_DEPARTMENT)
+    # As a demo loaded in an earlier month left it.
+    add_change_marker(koege, date=dt.date(2022, 3, 1), label=synthetic.CHANGE_LABEL)
+    mine = add_change_marker(koege, date=dt.date(2022, 3, 1), label="Ny robot")
+    load_demo()
+    period = synthetic.demo_period(timezone.localdate())
+    dates = set(ChangeMarker.objects.values_list("label", "date"))
+    assert dates == {(synthetic.CHANGE_LABEL, period.change_date), (mine.label, mine.date)}
 
 
 def test_demo_refuses_outside_debug(settings):

@@ -1,22 +1,31 @@
 """Write a synthetic DCCG-style registry extract (for demos, tests and benchmarks).
 
     python manage.py generate_extract --rows 1000000 --out bench/data/extract.csv
+    python manage.py generate_extract --rows 20000 --start 2023-11-01 --end 2026-10-31 --out x.csv
 
-The work is done by indicators.registry.synthetic; this command only checks the arguments.
+Without --start/--end the operations run from 2019 to 2024, so that a seed always gives the same
+file. The work is done by indicators.registry.synthetic; this command only checks the arguments.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from indicators.registry import synthetic
+from qualityportal.formatting import count_text, number, plain_number
 
 
-def _danish_int(n: int) -> str:
-    return f"{n:,}".replace(",", ".")
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise CommandError(
+            f"{text!r} er ikke en dato (ÅÅÅÅ-MM-DD). / {text!r} is not a date (YYYY-MM-DD)."
+        ) from exc
 
 
 class Command(BaseCommand):
@@ -27,22 +36,41 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1, help="samme seed giver samme fil")
         parser.add_argument("--format", choices=["csv", "xlsx"], default="csv", dest="fmt")
         parser.add_argument("--out", required=True, help="filen der skrives")
+        start, end = synthetic.DEFAULT_START, synthetic.DEFAULT_END
+        parser.add_argument("--start", help=f"første operationsdato (ÅÅÅÅ-MM-DD; {start})")
+        parser.add_argument("--end", help=f"sidste operationsdato (ÅÅÅÅ-MM-DD; {end})")
 
-    def handle(self, *args, rows: int, seed: int, fmt: str, out: str, **options):
+    def handle(
+        self,
+        *args,
+        rows: int,
+        seed: int,
+        fmt: str,
+        out: str,
+        start: str | None = None,
+        end: str | None = None,
+        **options,
+    ):
         if rows < 1:
             raise CommandError(
                 f"--rows skal være mindst 1, ikke {rows}. / --rows must be at least 1."
             )
         if fmt == "xlsx" and rows > synthetic.XLSX_MAX_ROWS:
             raise CommandError(
-                f"Et xlsx-ark rummer højst {_danish_int(synthetic.XLSX_MAX_ROWS)} rækker; "
-                f"brug --format csv til {_danish_int(rows)} rækker. / An xlsx sheet holds at most "
-                f"{synthetic.XLSX_MAX_ROWS:,} rows; use --format csv."
+                f"Et xlsx-ark rummer højst {count_text(synthetic.XLSX_MAX_ROWS)} rækker; "
+                f"brug --format csv til {count_text(rows)} rækker. / An xlsx sheet holds at most "
+                f"{plain_number(synthetic.XLSX_MAX_ROWS, 'en')} rows; use --format csv."
+            )
+        first = _date(start) if start else synthetic.DEFAULT_START
+        last = _date(end) if end else synthetic.DEFAULT_END
+        if last < first:
+            raise CommandError(
+                f"--end ({last}) ligger før --start ({first}). / --end is before --start."
             )
         path = Path(out)
         path.parent.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        frame = synthetic.generate_frame(rows, seed=seed)
+        frame = synthetic.generate_frame(rows, seed=seed, start=first, end=last)
         synthetic.write_extract(frame, path, fmt=fmt)
-        seconds = f"{time.perf_counter() - started:.1f}".replace(".", ",")
-        self.stdout.write(f"Skrev {_danish_int(rows)} rækker til {path} ({seconds} s)")
+        seconds = number(time.perf_counter() - started, 1)
+        self.stdout.write(f"Skrev {count_text(rows)} rækker til {path} ({seconds} s)")

@@ -7,7 +7,6 @@ only: it refuses to run without DEBUG, because it creates accounts whose passwor
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 from django.conf import settings
@@ -20,7 +19,7 @@ from departments.services import confirm_email, grant_role
 from indicators.models import ChangeMarker
 from indicators.registry import synthetic
 from indicators.registry.importer import import_path
-from indicators.services.definitions import add_change_marker
+from indicators.services.definitions import add_change_marker, delete_change_marker
 
 DEMO_PASSWORD = "demo-kvalitet-2026"  # noqa: S105 (demo accounts only, refused without DEBUG)
 DEMO_USERS = [
@@ -45,14 +44,21 @@ class Command(BaseCommand):
                 "(demo only). / load_demo opretter konti med kendte adgangskoder og kører kun "
                 "med DEBUG=1."
             )
-        # Six years up to the end of this month: the demo never looks stale.
-        today = timezone.localdate()
-        end = (today.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-        start = dt.date(end.year - 5, 1, 1)
-        demo_file = Path(settings.VAR_DIR) / "demo" / f"demo-extract-{rows}-{seed}-{end:%Y%m}.csv"
+        # The three full years up to this month, drawn today: the demo never looks stale, and no
+        # date in it lies in the future. One file a month (v2: clean names, consistent grades).
+        period = synthetic.demo_period(timezone.localdate())
+        name = f"demo-extract-v2-{rows}-{seed}-{period.end:%Y%m}.csv"
+        demo_file = Path(settings.VAR_DIR) / "demo" / name
         if not demo_file.exists():
             demo_file.parent.mkdir(parents=True, exist_ok=True)
-            frame = synthetic.generate_frame(rows, seed=seed, start=start, end=end)
+            frame = synthetic.generate_frame(
+                rows,
+                seed=seed,
+                start=period.start,
+                end=period.end,
+                change_date=period.change_date,
+                snapshot=period.snapshot,
+            )
             synthetic.write_extract(frame, demo_file)
         outcome = import_path(demo_file)
         extract = outcome.extract
@@ -66,12 +72,16 @@ class Command(BaseCommand):
         with transaction.atomic():
             home_department = Department.objects.get(code=synthetic.CHANGE_DEPARTMENT)
             # The demo department changed its pathway on a known date: mark it, so its charts
-            # show the effect in two phases.
-            if not ChangeMarker.objects.filter(
-                department=home_department, date=synthetic.CHANGE_DATE
-            ).exists():
+            # show the effect in two phases. The date moves with the demo's window, so a marker
+            # an earlier month's demo left goes.
+            markers = ChangeMarker.objects.filter(
+                department=home_department, label=synthetic.CHANGE_LABEL
+            )
+            for stale in markers.exclude(date=period.change_date):
+                delete_change_marker(stale)
+            if not markers.filter(date=period.change_date).exists():
                 add_change_marker(
-                    home_department, date=synthetic.CHANGE_DATE, label=synthetic.CHANGE_LABEL
+                    home_department, date=period.change_date, label=synthetic.CHANGE_LABEL
                 )
             created = []
             for email, role, first, last in DEMO_USERS:
