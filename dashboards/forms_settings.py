@@ -12,13 +12,15 @@ import re
 from collections.abc import Sequence
 
 from django import forms
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from departments.models import Department
 from indicators import rules
 from indicators.models import ChangeMarker, IndicatorDefinition
 from indicators.registry.profiles import get_profile
+from qualityportal.formatting import current_language as language
+from qualityportal.formatting import input_number, parse_number
 
 ACTION_INDICATORS = "indicators"
 ACTION_OWN = "own"
@@ -36,30 +38,9 @@ PROPORTION = IndicatorDefinition.Kind.PROPORTION
 MEASURE = IndicatorDefinition.Kind.MEASURE
 
 
-def language() -> str:
-    return "en" if (get_language() or "da").startswith("en") else "da"
-
-
-def parse_number(text: str) -> float | None:
-    """A number as typed in either language ("2,5", "2.5", "2,5 %"); None when blank.
-
-    Raises ``ValueError`` for anything else. A thousands mark is not accepted: a target is
-    never that large, and "1.000" would be ambiguous between the languages.
-    """
-    cleaned = (text or "").strip().removesuffix("%").strip().replace("\u00a0", "")
-    if not cleaned:
-        return None
-    if not re.fullmatch(r"[+-]?\d+(?:[.,]\d+)?", cleaned):
-        raise ValueError(text)
-    return float(cleaned.replace(",", "."))
-
-
 def format_number(value: float | None, decimals: int = 2) -> str:
-    """A number for an input field: no trailing zeros, the language's decimal mark."""
-    if value is None:
-        return ""
-    text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
-    return text.replace(".", ",") if language() == "da" else text
+    """A number for an input field in the page's language (qualityportal.formatting)."""
+    return input_number(value, decimals, language())
 
 
 def target_from_text(text: str, kind: str) -> float | None:
@@ -104,9 +85,19 @@ class IndicatorsForm(forms.Form):
         *,
         definitions: Sequence[IndicatorDefinition],
         chosen: dict[int, tuple[int, float | None]],
+        summary: str = Department.Summary.ROLLING_12,
     ) -> None:
-        """``chosen``: definition id -> (position, target) of what the department follows."""
+        """``chosen``: definition id -> (position, target) of what the department follows;
+        ``summary``: what its tiles show by default."""
         super().__init__(data, prefix="ind")
+        self.fields["summary"] = forms.ChoiceField(
+            choices=Department.Summary.choices,
+            initial=summary,
+            required=False,  # left out: unchanged
+            label=_("Flisernes tal"),
+            help_text=_("Med månedens SPC bagved; måned, kvartal og år kan stadig vælges."),
+            widget=forms.RadioSelect,
+        )
         # Followed indicators first, in the department's order; then the others.
         ranked = sorted(
             enumerate(definitions),
@@ -160,6 +151,9 @@ class IndicatorsForm(forms.Form):
             except forms.ValidationError as error:
                 self.add_error(name, error)
         return cleaned
+
+    def clean_summary(self) -> str:
+        return self.cleaned_data.get("summary") or self.fields["summary"].initial
 
     def chosen(self) -> list[tuple[IndicatorDefinition, float | None]]:
         """The followed definitions in the order asked for (ties: the order shown)."""

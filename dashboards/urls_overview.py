@@ -1,11 +1,16 @@
 from django.urls import path
 
-from dashboards.views import overview, settings, settings_preview
+from dashboards.views import overview, settings, settings_own, settings_preview
 
 urlpatterns = [
     # A coordinator's settings for one department (GET the page; POST one of its forms, named
     # by the "action" field), the rule builder's live preview, and the recompute's state.
     path("departments/<str:code>/settings/", settings.settings_page, name="department_settings"),
+    path(
+        "departments/<str:code>/settings/own/<slug:slug>/",
+        settings_own.own_indicator_page,
+        name="own_indicator",
+    ),
     path(
         "departments/<str:code>/settings/preview/",
         settings_preview.settings_preview,

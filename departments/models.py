@@ -41,9 +41,18 @@ class Hospital(models.Model):
 
 
 class Department(models.Model):
+    class Summary(models.TextChoices):
+        """What the dashboard's tiles show by default, with the monthly SPC behind it."""
+
+        ROLLING_12 = "rolling12", _("Seneste 12 måneder")
+        YEAR_TO_DATE = "ytd", _("År til dato")
+
     code = models.CharField(_("SKS-kode"), max_length=7, unique=True)
     name = models.CharField(_("navn"), max_length=200, blank=True)
     hospital = models.ForeignKey(Hospital, on_delete=models.PROTECT, related_name="departments")
+    tile_summary = models.CharField(
+        _("flisernes tal"), max_length=10, choices=Summary.choices, default=Summary.ROLLING_12
+    )
 
     class Meta:
         ordering = ["name", "code"]

@@ -76,6 +76,7 @@ def compute_results(
     *,
     departments: Collection[int] | None = None,
     include_all: bool = True,
+    period_types: Sequence[str] = PERIOD_TYPES,
 ) -> pd.DataFrame:
     """Every result of ``definitions`` over ``rows`` (prepared; ``department_id`` and
     ``operation_date`` never blank).
@@ -84,6 +85,8 @@ def compute_results(
     the definition's default (ALL always does). ``departments`` limits the department results
     to those ids (None: every department in the rows); ``include_all`` adds ALL, the pool of
     every row given. A department's own definition gives results for that department only.
+    ``period_types`` may hold ``"window"``: one period over every month of the rows given (the
+    caller chose them), dated by its first month.
     """
     if rows.empty or not definitions:
         return empty_results()
@@ -92,7 +95,9 @@ def compute_results(
     wanted = None if departments is None else np.isin(grid.dept_ids, list(departments))
     parts = []
     for definition in definitions:
-        parts.extend(_definition_results(definition, rows, grid, targets, wanted, include_all))
+        parts.extend(
+            _definition_results(definition, rows, grid, targets, wanted, include_all, period_types)
+        )
     if not parts:
         return empty_results()
     frame = pd.concat(parts, ignore_index=True)
@@ -115,6 +120,9 @@ class _Grid:
 
     def period_codes(self, period_type: str) -> tuple[np.ndarray, int, np.ndarray]:
         """(period index per month index, number of periods, first month of each period)."""
+        if period_type == "window":
+            start = np.array([self.month0], dtype="M8[M]").astype("M8[D]")
+            return np.zeros(self.n_month, dtype=np.int64), 1, start
         if period_type not in self._codes:
             size = _MONTHS_IN[period_type]
             absolute = np.arange(self.n_month) + self.month0
@@ -125,7 +133,9 @@ class _Grid:
         return self._codes[period_type]
 
 
-def _definition_results(d, rows, grid, targets, wanted, include_all) -> list[pd.DataFrame]:
+def _definition_results(
+    d, rows, grid, targets, wanted, include_all, period_types
+) -> list[pd.DataFrame]:
     population = rules.evaluate(d.population, rows)
     missing = population & rules.evaluate(d.missing, rows)
     values = None
@@ -144,7 +154,7 @@ def _definition_results(d, rows, grid, targets, wanted, include_all) -> list[pd.
     dept_targets = np.array([_target(targets, int(dept), d) for dept in grid.dept_ids], dtype=float)
     order = _ValueOrder(values, population & ~missing, grid) if values is not None else None
     parts = []
-    for period_type in PERIOD_TYPES:
+    for period_type in period_types:
         to_period, n_period, starts = grid.period_codes(period_type)
         per = np.zeros((grid.n_dept, n_period, 4), dtype=np.int64)
         np.add.at(per, (slice(None), to_period), counts)

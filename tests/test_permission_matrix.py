@@ -251,6 +251,17 @@ ANTICIPATED: dict[str, dict[str, dict[str, str]]] = {
         )
         for method in METHODS
     },
+    # A's own indicator, read and edited: A's coordinator only.
+    "departments/<code>/settings/own/<slug>/": {
+        method: expect(
+            "forbidden",
+            anonymous="login",
+            coordinator_A="ok",
+            clinician_B="not_found",
+            admin="not_found",
+        )
+        for method in METHODS
+    },
     "overview/": get_only(expect("forbidden", anonymous="login", leadership="ok")),
 }
 
@@ -327,6 +338,9 @@ class World:
     admin_objects: dict[str, str]  # "app_label/model" -> pk of an existing object
 
 
+OWN_SLUG = "egen-akutte"
+
+
 def fill(param: str, route: str, world: World) -> str | None:
     """The value of ``param`` in ``route``; None if the walk does not know it."""
     admin_model = re.match(r"admin/(\w+)/(\w+)/", route)
@@ -345,6 +359,8 @@ def fill(param: str, route: str, world: World) -> str | None:
         "uidb36": "0",
         "provider_id": "sso",
     }
+    if param == "slug" and "settings/own/" in route:
+        return OWN_SLUG
     if param == "object_id":
         if route.startswith("admin/r/"):
             return str(world.department_id)
@@ -514,6 +530,7 @@ def build_world(tmp_path) -> tuple[World, dict[str, object]]:
     from departments.models import AuditEvent, Department, Hospital, Region, Role, User
     from indicators.registry.importer import import_path
     from indicators.services import computations
+    from indicators.services.definitions import create_department_indicator
     from tests.departments.people import department, person
     from tests.indicators.extract_files import ROWS, SAMPLE, csv_text
 
@@ -538,6 +555,14 @@ def build_world(tmp_path) -> tuple[World, dict[str, object]]:
         "leadership_B": person("leadership-b@example.dk", Role.LEADERSHIP, b.hospital.region),
         "admin": person("admin@example.dk", Role.ADMIN, is_staff=True, is_superuser=True),
     }
+    # A's own indicator, for the page that reads and edits it.
+    create_department_indicator(
+        a,
+        slug=OWN_SLUG,
+        name_da="Akutte",
+        name_en="Emergencies",
+        event={"field": "priority", "op": "eq", "value": "akut"},
+    )
     # Someone for the admin's object pages to show, holding what the admin lists.
     bystander = person("bystander@example.dk")
     group = Group.objects.create(name="Kvalitetsteam")

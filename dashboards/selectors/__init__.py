@@ -9,11 +9,9 @@ from here, as ``from dashboards import selectors``; ``selectors.department_dashb
 from dashboards.selectors.api import API_FIELDS, API_VALUES, api_results
 from dashboards.selectors.dashboard import (
     Dashboard,
-    Signal,
     Tile,
     dashboard_tiles,
     department_dashboard,
-    latest_signal,
 )
 from dashboards.selectors.history import History, Pooled, indicator_history
 from dashboards.selectors.patients import PATIENT_COLUMNS, PatientList, patient_rows
@@ -45,6 +43,7 @@ from dashboards.selectors.values import (
     month_end,
     parse_month,
     parse_period,
+    window,
 )
 
 __all__ = [
@@ -64,7 +63,6 @@ __all__ = [
     "PatientList",
     "Period",
     "Pooled",
-    "Signal",
     "Tile",
     "add_months",
     "api_results",
@@ -79,7 +77,6 @@ __all__ = [
     "frame_cells",
     "indicator_for",
     "indicator_history",
-    "latest_signal",
     "markers_for",
     "month_end",
     "parse_month",
@@ -88,4 +85,5 @@ __all__ = [
     "running_computation",
     "spc_of",
     "stored_cells",
+    "window",
 ]

@@ -23,29 +23,12 @@ from dashboards.selectors.results import (
     spc_of,
     stored_cells,
 )
-from dashboards.selectors.values import Cell, Filters
+from dashboards.selectors.values import Cell, Filters, add_months
 from departments.models import Department
+from indicators import mdc, stats
+from indicators.mdc import Verdict
 from indicators.models import Computation, IndicatorDefinition
-from indicators.spc import SpcError, SpcSeries
-
-
-@dataclass(frozen=True)
-class Signal:
-    """The SPC verdict in the latest phase: points outside the limits, non-random runs."""
-
-    chart: str
-    outside: int
-    runs: bool
-
-    @property
-    def any(self) -> bool:
-        return bool(self.outside or self.runs)
-
-
-def latest_signal(series: SpcSeries) -> Signal:
-    last = series.points[-1].phase
-    outside = sum(1 for p in series.points if p.phase == last and p.sigma_signal)
-    return Signal(series.chart, outside, bool(series.phases[-1].runs_signal))
+from indicators.spc import SpcError
 
 
 @dataclass
@@ -53,9 +36,11 @@ class Tile:
     definition: IndicatorDefinition
     target: float | None
     series: list[Cell]
-    latest: Cell | None
+    latest: Cell | None  # the shown value: the latest period, or the summary window
     national: dict | None  # the pool as the viewer may see it (indicators.services.disclosure)
-    signal: Signal | None
+    variation: Verdict | None = None  # the monthly SPC's latest point (indicators.mdc)
+    assurance: Verdict | None = None
+    window: tuple[dt.date, dt.date] | None = None  # the summary's first and last month
 
 
 @dataclass
@@ -65,6 +50,7 @@ class Dashboard:
     date_from: dt.date | None
     date_to: dt.date | None
     filters: Filters
+    summary: str = ""  # "rolling12" or "ytd": tiles show that window; "": the latest period
     tiles: list[Tile] = field(default_factory=list)
     computation: Computation | None = None
     running: Computation | None = None
@@ -83,6 +69,7 @@ def department_dashboard(
     filters: Filters | None = None,
     with_tiles: bool = True,
     scope: frozenset[int] = frozenset(),
+    summary: str = "",
 ) -> Dashboard:
     """The department's dashboard (queries: definitions, computations, the change markers,
     and for the tiles the department's results and the national ones; none per indicator).
@@ -90,7 +77,7 @@ def department_dashboard(
     Without ``with_tiles`` no result is read: the caller builds the tiles it has not got
     already with :func:`dashboard_tiles`.
     """
-    board = Dashboard(department, period_type, date_from, date_to, filters or Filters())
+    board = Dashboard(department, period_type, date_from, date_to, filters or Filters(), summary)
     board.scope = scope
     board.follows = followed_indicators(department)
     profiles = {d.profile for d, _ in board.follows} or {"dccg"}
@@ -100,6 +87,53 @@ def department_dashboard(
     if with_tiles:
         board.tiles = dashboard_tiles(board, board.follows)
     return board
+
+
+def summary_window(summary: str, last_month: dt.date, date_from: dt.date | None):
+    """(first month, last month) of the tile's summary ending with ``last_month``."""
+    first = last_month.replace(month=1) if summary == "ytd" else add_months(last_month, -11)
+    if date_from is not None:
+        first = max(first, date_from.replace(day=1))
+    return first, last_month
+
+
+def _national_window(pool: dict, definition, window) -> dict | None:
+    """The pool's result over the window as the viewer may see it: a calendar year's as stored,
+    else summed from its monthly results as the viewer sees them; hidden when any month is (a
+    sum would give it back), none for a measure (a median is not a sum)."""
+    first, last = window
+    if first.month == 1 and (last.year, last.month) == (first.year, 12):
+        return pool.get((definition.pk, "year", first))  # a calendar year: as stored
+    if definition.kind != IndicatorDefinition.Kind.PROPORTION:
+        return None
+    month, numerator, denominator, missing = first, 0, 0, 0
+    protected = False
+    while month <= last:
+        row = pool.get((definition.pk, "month", month))
+        month = add_months(month, 1)
+        if row is None:
+            continue
+        if row["protected"] or not isinstance(row["numerator"], int):
+            protected = True
+            continue
+        numerator += row["numerator"]
+        denominator += row["denominator"]
+        missing += row["missing"] if isinstance(row["missing"], int) else 0
+    if protected:
+        none = dict.fromkeys(("numerator", "denominator", "missing", "value", "ci_low", "ci_high"))
+        return none | {"protected": True}
+    if not denominator:
+        return None
+    low, high = stats.wilson_interval(numerator, denominator)
+    return {
+        "numerator": numerator,
+        "denominator": denominator,
+        "missing": missing,
+        "value": numerator / denominator,
+        "ci_low": float(low),
+        "ci_high": float(high),
+        "protected": False,
+    }
 
 
 def dashboard_tiles(
@@ -114,6 +148,27 @@ def dashboard_tiles(
         own = computed_cells(board.computations, follows, department, board.filters)
     else:
         own = stored_cells(board.computations, definitions, department, {period_type, "month"})
+    monthly_of = {
+        definition.pk: [
+            c
+            for c in own.get((definition.pk, "month"), [])
+            if c.overlaps(board.date_from, board.date_to)
+        ]
+        for definition in definitions
+    }
+    window = None
+    if board.summary:
+        ends = [cells[-1].period_start for cells in monthly_of.values() if cells]
+        window = summary_window(board.summary, max(ends), board.date_from) if ends else None
+    summed = {}
+    if window is not None:
+        summed = computed_cells(
+            board.computations,
+            follows,
+            department,
+            board.filters,
+            window=(window[0], add_months(window[1], 1)),
+        )
     tiles = []
     for definition, target in follows:
         series = [
@@ -121,30 +176,32 @@ def dashboard_tiles(
             for c in own.get((definition.pk, period_type), [])
             if c.overlaps(board.date_from, board.date_to)
         ]
-        monthly = [
-            c
-            for c in own.get((definition.pk, "month"), [])
-            if c.overlaps(board.date_from, board.date_to)
-        ]
-        signal = None
+        monthly = monthly_of[definition.pk]
+        tile = Tile(definition, target, series, series[-1] if series else None, None)
+        if window is not None:
+            found = summed.get((definition.pk, "window"))
+            tile.latest, tile.window = (found[0] if found else None), window
         if len(monthly) >= 2:
             try:
                 chart = spc_of(definition, monthly, markers_for(board.markers, definition))
-                signal = latest_signal(chart)
             except (SpcError, ValueError):
-                signal = None
-        latest = series[-1] if series else None
-        tiles.append(Tile(definition, target, series, latest, None, signal))
+                chart = None
+            if chart is not None:
+                tile.variation = mdc.variation(chart, definition.lower_is_better)
+                tile.assurance = mdc.assurance(chart, target, definition.lower_is_better)
+        tiles.append(tile)
     if not board.filters.active:
-        # The national results of each tile's latest period, as the viewer may see them (none
-        # with a filter: the nation is not filtered).
+        # The national results of what each tile shows, as the viewer may see them (none with
+        # a filter: the nation is not filtered).
         pools = {
             profile: national_results(computation, board.scope)
             for profile, computation in board.computations.items()
         }
         for tile in tiles:
-            if tile.latest is None:
-                continue
             pool = pools.get(tile.definition.profile, {})
-            tile.national = pool.get((tile.definition.pk, period_type, tile.latest.period_start))
+            if tile.window is not None:
+                tile.national = _national_window(pool, tile.definition, tile.window)
+            elif tile.latest is not None:
+                key = (tile.definition.pk, period_type, tile.latest.period_start)
+                tile.national = pool.get(key)
     return tiles

@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from django.db.models import Q
 from django.http import Http404
 
@@ -27,6 +28,8 @@ from indicators.services.computations import spec_of
 from indicators.services.rows import read_rows
 from indicators.services.selectors import department_definitions
 from indicators.spc import SpcError, SpcSeries, spc_of_results
+
+EPOCH = dt.date(1970, 1, 1)  # day numbers of the rows count from here (indicators.services.rows)
 
 # --- what a department follows ----------------------------------------------------------------
 
@@ -121,9 +124,14 @@ def computed_cells(
     follows: Sequence[tuple[IndicatorDefinition, float | None]],
     department: Department,
     filters: Filters,
+    *,
+    window: tuple[dt.date, dt.date] | None = None,
 ) -> dict[tuple[int, str], list[Cell]]:
     """The department's results for the filtered rows, computed now from the extract that holds
-    its current rows (one read per registry; nothing is written)."""
+    its current rows (one read per registry; nothing is written).
+
+    With ``window`` (first day, first day after) only the rows operated in it count, as one
+    period of type ``"window"`` (the tile's year to date or last 12 months)."""
     found: dict[tuple[int, str], list[Cell]] = {}
     for profile in computations:
         definitions = [d for d, _ in follows if d.profile == profile]
@@ -143,6 +151,10 @@ def computed_cells(
             rows = rows[(rows["site"] == filters.site).to_numpy()]
         if filters.urgency:
             rows = rows[(rows["priority"] == filters.urgency).to_numpy()]
+        if window is not None:
+            first, after = (np.float64((day - EPOCH).days) for day in window)
+            day = rows["operation_date"].to_numpy(dtype=float)
+            rows = rows[(day >= first) & (day < after)]
         targets = {(department.pk, d.pk): t for d, t in follows if t is not None}
         frame = engine.compute_results(
             rows.reset_index(drop=True),
@@ -150,6 +162,7 @@ def computed_cells(
             targets,
             departments=[department.pk],
             include_all=False,
+            period_types=("window",) if window is not None else engine.PERIOD_TYPES,
         )
         found.update(frame_cells(frame))
     return found

@@ -39,16 +39,23 @@ class Filters:
 
 @dataclass(frozen=True)
 class Period:
-    period_type: str
+    period_type: str  # month, quarter, year, or "window": ``months`` months from ``start``
     start: dt.date
+    months: int = 0
 
     @property
     def end(self) -> dt.date:
         """The first day after the period."""
-        return add_months(self.start, MONTHS_IN[self.period_type])
+        return add_months(self.start, self.months or MONTHS_IN[self.period_type])
+
+    @property
+    def last_month(self) -> dt.date:
+        return add_months(self.end, -1)
 
     @property
     def code(self) -> str:
+        if self.period_type == "window":
+            return f"{self.start:%Y-%m}..{self.last_month:%Y-%m}"
         if self.period_type == "year":
             return str(self.start.year)
         if self.period_type == "quarter":
@@ -70,9 +77,21 @@ def parse_month(text: str | None) -> dt.date | None:
         return None
 
 
+def window(first: dt.date, last: dt.date) -> Period:
+    """The months from ``first`` to ``last``, both included."""
+    months = (last.year - first.year) * 12 + last.month - first.month + 1
+    return Period("window", first.replace(day=1), months)
+
+
 def parse_period(text: str | None) -> Period | None:
-    """ "2022-03" (month), "2022-Q1" (quarter) or "2022" (year); None if it is none of them."""
+    """ "2022-03" (month), "2022-Q1" (quarter), "2022" (year) or "2021-12..2022-11" (months
+    from..to, at most 10 years); None if it is none of them."""
     text = (text or "").strip().upper()
+    if ".." in text:
+        first, last = (parse_month(part) if len(part) == 7 else None for part in text.split(".."))
+        if first is None or last is None or not first <= last < add_months(first, 120):
+            return None
+        return window(first, last)
     try:
         if len(text) == 4 and text.isdigit():
             return Period("year", dt.date(int(text), 1, 1))

@@ -13,30 +13,28 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from dashboards import cache, selectors
-from dashboards.figures.common import (
-    ci_label,
-    interval_text,
-    locale_dictionary,
-    number,
-    period_label,
-    value_text,
-)
+from dashboards.figures.common import locale_dictionary
 from dashboards.figures.sparkline import sparkline_figure
 from departments import access
 from departments.models import Department, Role
 from indicators.services import currency
 from indicators.services.disclosure import threshold
+from qualityportal.formatting import (
+    ci_label,
+    count_text,
+    interval_text,
+    period_label,
+    value_text,
+    window_label,
+)
+from qualityportal.formatting import current_language as language
 
 # --- shared by the department's pages ---------------------------------------------------------
-
-
-def language() -> str:
-    return "en" if (get_language() or "da").startswith("en") else "da"
 
 
 @dataclass(frozen=True)
@@ -48,11 +46,13 @@ class PageQuery:
     date_to: dt.date | None = None
     filters: selectors.Filters = field(default_factory=selectors.Filters)
     chart: str = ""
+    # No period type asked for: the dashboard's tiles show the department's summary window.
+    summary: bool = False
 
     @classmethod
     def from_request(cls, request) -> PageQuery:
         get = request.GET
-        period_type = get.get("period_type", "month")
+        period_type = get.get("period_type", "")
         site, urgency = get.get("site", ""), get.get("urgency", "")
         date_from = selectors.parse_month(get.get("from"))
         date_to = selectors.parse_month(get.get("to"))
@@ -67,11 +67,12 @@ class PageQuery:
                 urgency=urgency if urgency in selectors.URGENCIES else "",
             ),
             chart=get.get("chart", "") if get.get("chart") in ("run", "p") else "",
+            summary=period_type not in selectors.PERIOD_TYPES,
         )
 
     def params(self, *, period_type: bool = True, chart: bool = False) -> dict[str, str]:
         found = {
-            "period_type": self.period_type if period_type and self.period_type != "month" else "",
+            "period_type": self.period_type if period_type and not self.summary else "",
             "from": f"{self.date_from:%Y-%m}" if self.date_from else "",
             "to": f"{self.date_to:%Y-%m}" if self.date_to else "",
             **self.filters.as_dict(),
@@ -121,6 +122,7 @@ def page_context(request, department: Department, query: PageQuery) -> dict:
             ("quarter", _("Kvartal")),
             ("year", _("År")),
         ],
+        "current_period": query.period_type,
         "sites": [(code, str(label)) for code, label in SITE_LABELS.items()],
         "urgencies": [(code, str(label)) for code, label in URGENCY_LABELS.items()],
         "filter_labels": _filter_labels(query.filters),
@@ -192,12 +194,6 @@ def national_cell(row: dict | None) -> dict | None:
     }
 
 
-def count_text(value, lang: str) -> str:
-    if value is None:
-        return "–"
-    return value if isinstance(value, str) else number(value, 0, lang)
-
-
 # --- the dashboard ----------------------------------------------------------------------------
 
 
@@ -217,8 +213,9 @@ def _tile(tile: selectors.Tile, board, query: PageQuery, exact: bool, lang: str)
     if latest is not None:
         shown = shown_cell(latest)
         status = status_words(latest.target_status, tile.target)
+        period = selectors.window(*tile.window) if tile.window is not None else latest.period
         found.update(
-            period=period_label(latest.period_start, board.period_type, lang),
+            period=_shown_period(tile, board, lang),
             value=value_text(shown["value"], kind, lang),
             interval=interval_text(shown["ci_low"], shown["ci_high"], kind, lang),
             numerator=count_text(shown["numerator"], lang),
@@ -229,7 +226,7 @@ def _tile(tile: selectors.Tile, board, query: PageQuery, exact: bool, lang: str)
             patients_url=(
                 reverse("indicator_patients", args=[board.department.code, definition.slug])
                 + "?"
-                + urlencode({"period": latest.period.code, **query.filters.as_dict()})
+                + urlencode({"period": period.code, **query.filters.as_dict()})
                 if exact
                 else ""
             ),
@@ -244,15 +241,15 @@ def _tile(tile: selectors.Tile, board, query: PageQuery, exact: bool, lang: str)
         found["national_interval"] = interval_text(
             national["ci_low"], national["ci_high"], kind, lang
         )
-    if tile.signal is not None and tile.signal.any:
-        reasons = []
-        if tile.signal.outside:
-            reasons.append(
-                _("%(n)s punkt(er) uden for kontrolgrænserne") % {"n": tile.signal.outside}
-            )
-        if tile.signal.runs:
-            reasons.append(_("ikke-tilfældig variation (serie-signal)"))
-        found["signal"] = _("SPC-signal i seneste fase: %(why)s") % {"why": ", ".join(reasons)}
+    for key, verdict in (("variation", tile.variation), ("assurance", tile.assurance)):
+        if verdict is not None:
+            found[key] = {
+                "kind": verdict.kind,
+                "letter": _verdict_letter(verdict),
+                "title": str(VERDICT_TITLES[verdict.kind]),
+                "words": verdict.words(lang),
+            }
+    found["mdc"] = [found[key] for key in ("variation", "assurance") if key in found]
     points = [(c.period_start, c.value) for c in tile.series]
     found["figure"] = sparkline_figure(
         points,
@@ -263,6 +260,31 @@ def _tile(tile: selectors.Tile, board, query: PageQuery, exact: bool, lang: str)
         title=name,
     )
     return found
+
+
+# The icons of NHS England's "Making Data Count": a letter in a circle, never colour alone.
+VERDICT_TITLES = {
+    "improvement": gettext_lazy("Forbedring"),
+    "concern": gettext_lazy("Bekymring"),
+    "common": gettext_lazy("Almindelig variation"),
+    "pass": gettext_lazy("Når målet"),
+    "fail": gettext_lazy("Når ikke målet"),
+    "inconsistent": gettext_lazy("Skiftevis"),
+}
+
+
+def _verdict_letter(verdict) -> str:
+    if verdict.kind in ("improvement", "concern"):
+        return _("H") if verdict.high else _("L")
+    return {"common": "~", "pass": _("B"), "fail": _("D"), "inconsistent": "?"}[verdict.kind]
+
+
+def _shown_period(tile: selectors.Tile, board, lang: str) -> str:
+    """What the tile's number covers: "Seneste 12 måneder: dec. 2025 – nov. 2026"."""
+    if tile.window is None:
+        return period_label(tile.latest.period_start, board.period_type, lang)
+    name = Department.Summary(board.summary).label
+    return f"{name}: {window_label(*tile.window, lang)}"
 
 
 def _status(computation) -> dict:
@@ -291,7 +313,7 @@ def _tile_key(board: selectors.Dashboard, definition, target, exact: bool, lang:
         "tile",
         cache.stamp(computation),
         (board.department.pk, board.department.code),
-        (board.period_type, board.date_from, board.date_to),
+        (board.period_type, board.summary, board.date_from, board.date_to),
         (board.filters.site, board.filters.urgency),
         exact,
         tuple(sorted(board.scope)),  # the national result is shown as this scope may see it
@@ -340,9 +362,15 @@ def department_dashboard(request, code: str):
         filters=query.filters,
         with_tiles=False,
         scope=access.exact_scope(request.user),
+        summary=department.tile_summary if query.summary else "",
     )
     lang = language()
-    context = page_context(request, department, query) | {
+    context = page_context(request, department, query)
+    # The summary the department chose comes first, and is what the tiles show unless asked.
+    context["period_types"].insert(0, ("", department.get_tile_summary_display()))
+    if query.summary:
+        context["current_period"] = ""
+    context |= {
         "board": board,
         "exact": exact,
         "tiles": _tiles(board, query, exact, lang),

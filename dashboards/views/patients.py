@@ -14,7 +14,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from dashboards import selectors
-from dashboards.figures.common import number, period_label
 from dashboards.views.department import (
     SITE_LABELS,
     URGENCY_LABELS,
@@ -25,6 +24,8 @@ from dashboards.views.department import (
 )
 from departments import access, audit
 from departments.models import AuditAction
+from indicators.registry.ncsp import procedure_text
+from qualityportal.formatting import number, period_label, window_label
 
 PSEUDONYM_SHOWN = 8  # enough to tell rows apart in a review, too short to look anything up
 
@@ -38,6 +39,7 @@ def _row(record: dict, lang: str) -> dict:
         "operation": record.get("operation_date"),
         "discharge": record.get("discharge_date"),
         "procedure": record["procedure_code"],
+        "procedure_text": procedure_text(record["procedure_code"], lang) or "",
         "site": value_label(record.get("site") or "", SITE_LABELS),
         "priority": value_label(record.get("priority") or "", URGENCY_LABELS),
         "grade": record.get("clavien_dindo") or "",
@@ -78,7 +80,11 @@ def indicator_patients(request, code: str, slug: str):
         "definition": definition,
         "name": definition.name(lang),
         "period": period,
-        "period_text": period_label(period.start, period.period_type, lang),
+        "period_text": (
+            window_label(period.start, period.last_month, lang)
+            if period.period_type == "window"
+            else period_label(period.start, period.period_type, lang)
+        ),
         "listing": listing,
         "events": [_row(r, lang) for r in listing.events],
         "missing": [_row(r, lang) for r in listing.missing],

@@ -18,7 +18,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from dashboards.figures.common import ci_label
 from dashboards.forms_settings import (
     ChangeMarkerForm,
     IndicatorsForm,
@@ -31,7 +30,9 @@ from dashboards.views.settings_actions import HANDLERS
 from departments import access
 from departments.models import Department
 from indicators.models import ChangeMarker, Computation, IndicatorDefinition
+from indicators.rules.words import describe_definition
 from indicators.services import currency
+from qualityportal.formatting import ci_label
 
 PROFILE = "dccg"
 
@@ -113,7 +114,9 @@ def settings_page(request, code: str):
     available = _available(department)
     chosen = _chosen(department, available)
     forms = {
-        "indicators": IndicatorsForm(definitions=available, chosen=chosen),
+        "indicators": IndicatorsForm(
+            definitions=available, chosen=chosen, summary=department.tile_summary
+        ),
         "own": OwnIndicatorForm(department=department),
         "marker": ChangeMarkerForm(definitions=available),
     }
@@ -160,7 +163,13 @@ def _context(request, department: Department, forms: dict) -> dict:
         "own_form": forms["own"],
         "marker_form": forms["marker"],
         "own_indicators": [
-            {"definition": d, "name": d.name(lang), "rules": _rule_summary(d)} for d in own
+            {
+                "definition": d,
+                "name": d.name(lang),
+                "rules": _rule_summary(d),
+                "words": " · ".join(f"{k}: {v}" for k, v in describe_definition(d, lang)),
+            }
+            for d in own
         ],
         "markers": [
             {

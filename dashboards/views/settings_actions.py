@@ -30,14 +30,22 @@ from indicators.services import settings_actions as doors
 
 
 def _save_indicators(request, department, available, chosen):
-    form = IndicatorsForm(request.POST, definitions=available, chosen=chosen)
+    form = IndicatorsForm(
+        request.POST, definitions=available, chosen=chosen, summary=department.tile_summary
+    )
     if not form.is_valid():
         return None, ("indicators", form)
     wanted = form.chosen()
     if not wanted:
         form.add_error(None, _("Vælg mindst én indikator."))
         return None, ("indicators", form)
-    doors.save_indicator_choices(department, wanted, user=request.user, request=request)
+    doors.save_indicator_choices(
+        department,
+        wanted,
+        summary=form.cleaned_data["summary"],
+        user=request.user,
+        request=request,
+    )
     messages.success(request, _("Afdelingens indikatorer og mål er gemt."))
     return "indikatorer", None
 

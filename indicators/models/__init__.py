@@ -1,4 +1,9 @@
-from indicators.models.definitions import ChangeMarker, DepartmentIndicator, IndicatorDefinition
+from indicators.models.definitions import (
+    ChangeMarker,
+    DefinitionVersion,
+    DepartmentIndicator,
+    IndicatorDefinition,
+)
 from indicators.models.extracts import (
     CurrentRows,
     Extract,
@@ -13,6 +18,7 @@ __all__ = [
     "ChangeMarker",
     "Computation",
     "CurrentRows",
+    "DefinitionVersion",
     "DepartmentIndicator",
     "Extract",
     "ExtractDepartment",

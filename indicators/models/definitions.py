@@ -171,6 +171,43 @@ class DepartmentIndicator(models.Model):
         return self.target if self.target is not None else self.definition.default_target
 
 
+# What a version of a department's own indicator records: everything that decides its results.
+VERSIONED_FIELDS = (
+    "name_da", "name_en", "kind", "population", "missing", "event", "measure", "direction",
+    "default_target",
+)  # fmt: skip
+
+
+def snapshot(definition: IndicatorDefinition) -> dict:
+    return {name: getattr(definition, name) for name in VERSIONED_FIELDS}
+
+
+class DefinitionVersion(models.Model):
+    """One version of a department's own indicator; the newest is what the definition holds.
+    An edit adds one, so the history of what was measured when is never lost."""
+
+    definition = models.ForeignKey(
+        IndicatorDefinition, on_delete=models.CASCADE, related_name="versions"
+    )
+    number = models.PositiveIntegerField(_("version"))
+    rules = models.JSONField(_("regler"))  # snapshot(): the fields of VERSIONED_FIELDS
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["definition", "-number"]
+        verbose_name = _("indikatorversion")
+        verbose_name_plural = _("indikatorversioner")
+        constraints = [
+            models.UniqueConstraint(fields=["definition", "number"], name="one_version_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.definition.slug} v{self.number}"
+
+
 class ChangeMarker(models.Model):
     """A change at a department (new equipment, a new pathway) that splits its SPC charts."""
 

@@ -362,6 +362,8 @@ def _insert_rows(table: pd.DataFrame) -> None:
             values = np.where(np.isnan(floats), None, floats.astype(object))
         elif name in _INTS:
             values = [None if pd.isna(v) else int(v) for v in values]
+        else:  # a text column's blanks arrive as NaN once any value is set (pandas' str dtype)
+            values = [None if pd.isna(v) else v for v in values]
         columns[name] = values
     marks = ", ".join(["%s"] * len(_RESULT_FIELDS))
     columns_sql = ", ".join(_RESULT_FIELDS)

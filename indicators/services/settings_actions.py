@@ -13,7 +13,8 @@ from django.db import transaction
 
 from departments import audit
 from departments.models import AuditAction, Department
-from indicators.models import ChangeMarker, IndicatorDefinition
+from indicators.models import ChangeMarker, DefinitionVersion, IndicatorDefinition
+from indicators.models.definitions import VERSIONED_FIELDS, snapshot
 from indicators.services import definitions as services
 
 
@@ -21,11 +22,19 @@ def save_indicator_choices(
     department: Department,
     wanted: list[tuple[IndicatorDefinition, float | None]],
     *,
+    summary: str | None = None,
     user,
     request=None,
 ) -> None:
-    """What the department follows, in order, with its targets."""
+    """What the department follows, in order, with its targets, and (``summary``) what its
+    tiles show by default."""
     with transaction.atomic():
+        summary_changed = summary is not None and summary != department.tile_summary
+        if summary_changed:
+            Department.Summary(summary)  # ValueError for anything else
+            before_summary = department.tile_summary
+            department.tile_summary = summary
+            department.save(update_fields=["tile_summary"])
         chosen = {
             c.definition.slug: (c.position, c.target)
             for c in department.indicator_choices.select_related("definition")
@@ -38,14 +47,17 @@ def save_indicator_choices(
             if chosen.get(slug, (None, None))[1] != target
         }
         services.choose_indicators(department, wanted)
-        if changed or list(after) != before_order or not chosen:
+        if changed or list(after) != before_order or not chosen or summary_changed:
+            detail = {"order": list(after), "targets": changed}
+            if summary_changed:
+                detail["summary"] = [before_summary, summary]
             audit.record(
                 request,
                 AuditAction.TARGET_CHANGED,
                 user=user,
                 department=department,
                 target=f"department:{department.code}/indicators",
-                detail={"order": list(after), "targets": changed},
+                detail=detail,
             )
 
 
@@ -61,6 +73,9 @@ def add_own_indicator(
             standard = IndicatorDefinition.objects.filter(department=None, is_active=True)
             services.choose_indicators(department, list(standard.order_by("position", "slug")))
         definition = services.create_department_indicator(department, user=user, **fields)
+        DefinitionVersion.objects.create(
+            definition=definition, number=1, rules=snapshot(definition), created_by=user
+        )
         audit.record(
             request,
             AuditAction.DEFINITION_CHANGED,
@@ -70,6 +85,51 @@ def add_own_indicator(
             detail={"created": describe_definition(definition)},
         )
     return definition
+
+
+def edit_own_indicator(
+    definition: IndicatorDefinition, *, user, request=None, **fields
+) -> DefinitionVersion | None:
+    """A new version of a department's own indicator (``fields`` as ``add_own_indicator`` takes
+    them); its results are recomputed and the earlier versions stay in its history. None when
+    nothing changed; ``ValidationError`` for rules that do not hold (nothing is saved)."""
+    if definition.is_standard:
+        raise ValueError("Only a department's own indicator is edited here.")
+    with transaction.atomic():
+        definition = IndicatorDefinition.objects.select_for_update().get(pk=definition.pk)
+        before = snapshot(definition)
+        for name, value in fields.items():
+            if name not in VERSIONED_FIELDS:
+                raise TypeError(f"Not a versioned field: {name}")
+            setattr(definition, name, value)
+        after = snapshot(definition)
+        if after == before:
+            return None
+        latest = definition.versions.order_by("-number").first()
+        if latest is None:  # made before versions were kept
+            latest = DefinitionVersion.objects.create(
+                definition=definition,
+                number=1,
+                rules=before,
+                created_by=definition.created_by,
+                created_at=definition.created_at,
+            )
+        services.save_definition(definition)
+        version = DefinitionVersion.objects.create(
+            definition=definition, number=latest.number + 1, rules=after, created_by=user
+        )
+        audit.record(
+            request,
+            AuditAction.DEFINITION_CHANGED,
+            user=user,
+            department=definition.department,
+            target=f"definition:{definition.slug}",
+            detail={
+                "version": version.number,
+                "changed": {k: [before[k], after[k]] for k in after if after[k] != before[k]},
+            },
+        )
+    return version
 
 
 def remove_own_indicator(definition: IndicatorDefinition, *, user, request=None) -> None:

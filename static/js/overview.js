@@ -74,6 +74,28 @@
     });
   }
 
+  // --- one indicator at a time on a narrow screen ------------------------------------------
+  // The chooser shows every indicator column or just one; on a tablet it starts with the
+  // first, so the matrix fits the screen instead of scrolling sideways.
+  const chooser = document.getElementById("matrix-columns");
+  if (table && chooser) {
+    function showColumn(chosen) {
+      Array.from(table.rows).forEach((row) => {
+        if (row.classList.contains("group")) return;
+        Array.from(row.cells).forEach((cell, index) => {
+          cell.hidden = chosen !== "" && index !== 0 && String(index) !== chosen;
+        });
+      });
+      table.classList.toggle("one-column", chosen !== "");
+    }
+    const narrow = window.matchMedia(`(max-width: ${chooser.dataset.narrow}px)`);
+    if (narrow.matches && chooser.value === "" && chooser.options.length > 1) {
+      chooser.value = chooser.options[1].value;
+    }
+    showColumn(chooser.value);
+    chooser.addEventListener("change", () => showColumn(chooser.value));
+  }
+
   // --- charts -------------------------------------------------------------------------------
   const figures = readJson("overview-figures");
   if (!figures || !window.Plotly) return;

@@ -71,9 +71,17 @@ def test_a_clinician_reads_the_dashboard_and_an_indicator_in_time(page, koege):
     tiles = page.locator("article.tile")
     assert tiles.count() == IndicatorDefinition.objects.filter(department__isnull=True).count()
     assert page.locator(".sparkline.js-plotly-plot:has(svg.main-svg)").count() == tiles.count()
-    assert tile_periods(page) == {"december 2024"}
+    # By default the last 12 months, with the monthly SPC read in words beside the icons.
+    assert tile_periods(page) == {"Seneste 12 måneder: jan – dec 2024"}
     assert "%" in page.inner_text("#tile-major_complication ~ p, .tile-value")
+    assert page.locator("article.tile .mdc-words li").count() >= tiles.count()
     screenshot(page, "dashboard")
+
+    # The latest month on asking.
+    with page.expect_navigation():
+        page.select_option("#f-period", "month")
+    page.wait_for_selector(".sparkline.js-plotly-plot .main-svg")
+    assert tile_periods(page) == {"december 2024"}
 
     # The period select submits itself: quarters replace months.
     with page.expect_navigation():

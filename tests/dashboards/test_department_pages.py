@@ -13,8 +13,13 @@ import pytest
 from django.urls import reverse
 
 from dashboards import selectors
+from dashboards.figures.common import MONTHS_DA_SHORT
+from dashboards.selectors import dashboard as dashboard_selectors
+from dashboards.selectors.national import national_results
+from departments.access import exact_scope
 from departments.models import AuditEvent, Department, Hospital, Role
 from departments.services import grant_role
+from indicators import mdc
 from indicators.models import (
     ChangeMarker,
     Computation,
@@ -24,9 +29,9 @@ from indicators.models import (
     Result,
 )
 from indicators.registry import synthetic
-from indicators.registry.importer import import_path
-from indicators.services import computations, definitions
+from indicators.services import definitions
 from tests.departments.people import A, B, person
+from tests.factories import kept_for_module, load_extract, settle
 
 pytestmark = pytest.mark.django_db
 MAJOR_GRADES = ["IIIa", "IIIb", "IVa", "IVb", "V"]
@@ -35,37 +40,24 @@ MAJOR_GRADES = ["IIIa", "IIIb", "IVa", "IVb", "V"]
 # --- helpers shared with the other dashboard tests ---------------------------------------------
 
 
-def load_extract(
-    tmp_path,
-    rows: int = 4000,
-    seed: int = 7,
-    start: dt.date = dt.date(2019, 1, 1),
-    end: dt.date = dt.date(2024, 12, 31),
-) -> Computation:
-    """A generated extract imported and computed, as a coordinator's upload would be."""
-    path = tmp_path / f"extract-{rows}-{seed}-{start}-{end}.csv"
-    synthetic.write_extract(synthetic.generate_frame(rows, seed, start, end), path)
-    extract = import_path(path).extract
-    assert extract.status == "done", extract.message_da
-    return settle()
-
-
-def settle() -> Computation:
-    """Run the queued computations as the worker would (their tasks wait for a commit that a
-    test's transaction never makes); the current computation afterwards."""
-    for pk in (
-        Computation.objects.filter(status="queued").order_by("pk").values_list("pk", flat=True)
-    ):
-        computations.run_computation(pk)
-    return Computation.objects.get(is_current=True)
-
-
 def figure_json(response, element_id: str) -> dict:
     """The figure a page hands to plotly.js with json_script."""
     html = response.content.decode()
     found = re.search(rf'<script id="{element_id}" type="application/json">(.*?)</script>', html)
     assert found, f"no json_script #{element_id}"
     return json.loads(found.group(1))
+
+
+def months_2024(code: str | None, slug: str) -> list[Result]:
+    return list(
+        Result.objects.filter(
+            computation__is_current=True,
+            department__code=code,
+            definition__slug=slug,
+            period_type="month",
+            period_start__year=2024,
+        )
+    )
 
 
 def result(code: str | None, slug: str, period_type: str, start: dt.date) -> Result:
@@ -78,18 +70,20 @@ def result(code: str | None, slug: str, period_type: str, start: dt.date) -> Res
     )
 
 
-@pytest.fixture
-def data(tmp_path):
-    return load_extract(tmp_path)
+@pytest.fixture(scope="module")
+def data(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The extract every test of the module reads, imported and computed once."""
+    with kept_for_module(django_db_blocker):
+        yield load_extract(tmp_path_factory.mktemp("extract"))
 
 
 @pytest.fixture
-def koege(data) -> Department:
+def koege(data, db) -> Department:
     return Department.objects.get(code=A)
 
 
 @pytest.fixture
-def vejle(data) -> Department:
+def vejle(data, db) -> Department:
     return Department.objects.get(code=B)
 
 
@@ -170,7 +164,7 @@ def test_the_dashboard_shows_a_tile_per_followed_indicator_in_its_order(client, 
     definitions.choose_indicators(koege, [(stay, 6.0), (major, 0.15)])
     settle()
     client.force_login(clinician)
-    page = client.get(dashboard_url()).content.decode()
+    page = client.get(dashboard_url(period_type="month")).content.decode()
     tiles = re.findall(r'<article class="tile" aria-labelledby="tile-([\w-]+)"', page)
     assert tiles == ["length_of_stay", "major_complication"]
 
@@ -187,8 +181,13 @@ def test_the_dashboard_shows_a_tile_per_followed_indicator_in_its_order(client, 
     }
     assert words[latest.target_status] in tile
     assert "Mål: højst 15,0 %" in tile
-    national = result(None, "major_complication", "month", dt.date(2024, 12, 1))
-    assert f"Landsplan: <strong>{danish_percent(national.value)}</strong>" in tile
+    # The pool as the clinician may see it: exact, or hidden where it would give a count back.
+    seen = national_results(Computation.objects.get(is_current=True), exact_scope(clinician))
+    national = seen[(major.pk, "month", dt.date(2024, 12, 1))]
+    if national["protected"]:
+        assert 'Landsplan: <span class="muted">skjult – ville afsløre et lille tal' in tile
+    else:
+        assert f"Landsplan: <strong>{danish_percent(national['value'])}</strong>" in tile
     assert " dage" in page[page.index('id="tile-length_of_stay"') :]
 
 
@@ -218,12 +217,15 @@ def tile_periods(page: str) -> list[str]:
 
 def test_the_period_type_and_range_change_the_periods_shown(client, clinician):
     client.force_login(clinician)
-    assert set(tile_periods(client.get(dashboard_url()).content.decode())) == {"december 2024"}
+    month = client.get(dashboard_url(period_type="month")).content.decode()
+    assert set(tile_periods(month)) == {"december 2024"}
     quarter = client.get(dashboard_url(period_type="quarter")).content.decode()
     assert set(tile_periods(quarter)) == {"4. kvt. 2024"}
     year = client.get(dashboard_url(period_type="year", to="2022-06")).content.decode()
     assert set(tile_periods(year)) == {"2022"}
-    month = client.get(dashboard_url(**{"from": "2021-01", "to": "2021-06"})).content.decode()
+    month = client.get(
+        dashboard_url(period_type="month", **{"from": "2021-01", "to": "2021-06"})
+    ).content.decode()
     assert set(tile_periods(month)) == {"juni 2021"}
     spark = figure_json(
         client.get(dashboard_url(**{"from": "2021-01", "to": "2021-06"})),
@@ -237,31 +239,110 @@ def test_the_dashboard_in_english_names_months_in_english_and_keeps_danish_decim
     client, clinician
 ):
     client.force_login(clinician)
-    page = client.get(dashboard_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    page = client.get(dashboard_url(period_type="month"), HTTP_ACCEPT_LANGUAGE="en")
+    page = page.content.decode()
     assert '<html lang="en">' in page
     assert "December 2024" in page
     latest = result(A, "major_complication", "month", dt.date(2024, 12, 1))
     assert f"{latest.value * 100:.1f}%".replace(".", ",") in page
 
 
-def test_a_signal_badge_shows_where_the_spc_of_the_latest_phase_finds_one(client, clinician, koege):
+def tile_of(page: str, slug: str) -> str:
+    return page[page.index(f'id="tile-{slug}"') :].split("</article>")[0]
+
+
+def test_by_default_a_tile_shows_the_last_12_months_summed_from_the_monthly_results(
+    client, clinician, koege
+):
     client.force_login(clinician)
     page = client.get(dashboard_url()).content.decode()
+    assert set(tile_periods(page)) == {"Seneste 12 måneder: jan – dec 2024"}
+    for slug in ("major_complication", "anastomotic_leak", "mortality_30d"):
+        months = months_2024(A, slug)
+        numerator = sum(r.numerator for r in months)
+        denominator = sum(r.denominator for r in months)
+        tile = tile_of(page, slug)
+        assert f"{numerator} af {denominator}" in tile, slug
+        assert danish_percent(numerator / denominator) in tile
+        # One click to the patients of those twelve months.
+        assert "patients/?period=2024-01..2024-12" in tile
+    # The national figure is the pool's over the same months: here a calendar year, as stored.
+    share = result(None, "major_complication", "year", dt.date(2024, 1, 1)).value
+    assert f"Landsplan: <strong>{danish_percent(share)}</strong>" in tile_of(
+        page, "major_complication"
+    )
+
+
+def test_year_to_date_is_the_departments_choice_and_a_median_is_taken_over_its_rows(
+    client, clinician, coordinator, koege
+):
+    client.force_login(coordinator)
+    response = client.post(
+        reverse("department_settings", args=[A]),
+        {"action": "indicators", "ind-summary": "ytd"}
+        | {
+            f"ind-follow_{d.pk}": "on"
+            for d in IndicatorDefinition.objects.filter(department__isnull=True)
+        },
+    )
+    assert response.status_code == 302
+    koege.refresh_from_db()
+    assert koege.tile_summary == "ytd"
+    assert AuditEvent.objects.filter(detail__summary=["rolling12", "ytd"]).count() == 1
+    client.force_login(clinician)
+    page = client.get(dashboard_url(to="2024-06")).content.decode()
+    last = (
+        OperationRow.objects.filter(
+            extract__is_current=True, department=koege, operation_date__lt=dt.date(2024, 7, 1)
+        )
+        .latest("operation_date")
+        .operation_date
+    )
+    assert set(tile_periods(page)) == {f"År til dato: jan – {MONTHS_DA_SHORT[last.month - 1]} 2024"}
+    # A median cannot be summed: the tile's is the median of the rows of those months.
+    stays = sorted(
+        (r.discharge_date - r.operation_date).days
+        for r in OperationRow.objects.filter(
+            extract__is_current=True,
+            department=koege,
+            operation_date__gte=dt.date(2024, 1, 1),
+            operation_date__lt=dt.date(2024, last.month + 1, 1),
+        ).exclude(discharge_date=None)
+    )
+    n = len(stays)
+    median = (stays[(n - 1) // 2] + stays[n // 2]) / 2
+    tile = tile_of(page, "length_of_stay")
+    assert f"n = {n}" in tile
+    assert f"{median:.1f}".replace(".", ",") in tile
+    koege.tile_summary = "rolling12"
+    koege.save()
+
+
+def test_the_icons_say_in_words_what_the_monthly_spc_shows_of_the_latest_point(
+    client, clinician, koege
+):
+    client.force_login(clinician)
+    page = client.get(dashboard_url()).content.decode()
+    english = client.get(dashboard_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     computations_now = selectors.current_computations({"dccg"})
-    badges = []
+    kinds, assurances = set(), set()
     for definition in IndicatorDefinition.objects.filter(department__isnull=True):
         monthly = selectors.stored_cells(computations_now, [definition], koege, {"month"})
         chart = selectors.spc_of(definition, monthly[(definition.pk, "month")], [])
-        expected = selectors.latest_signal(chart)
-        tile = page[page.index(f'id="tile-{definition.slug}"') :].split("</article>")[0]
-        assert ("badge signal" in tile) is expected.any, definition.slug
-        assert "▲" not in tile and "▼" not in tile  # a signal has no direction of its own
-        if expected.outside:
-            assert "uden for kontrolgrænserne" in tile
-        if expected.runs:
-            assert "ikke-tilfældig variation (serie-signal)" in tile
-        badges.append(expected.any)
-    assert any(badges) and not all(badges)  # this extract has both kinds
+        expected = mdc.variation(chart, definition.lower_is_better)
+        tile = tile_of(page, definition.slug)
+        assert f'data-mdc="{expected.kind}"' in tile, definition.slug
+        assert expected.da in tile and expected.en in tile_of(english, definition.slug)
+        kinds.add(expected.kind)
+        # Assurance where a target is (DCCG's standards are default targets), none elsewhere.
+        judged = mdc.assurance(chart, definition.default_target, definition.lower_is_better)
+        shown = [k for k in ("pass", "fail", "inconsistent") if f'data-mdc="{k}"' in tile]
+        assert shown == ([judged.kind] if judged else []), definition.slug
+        if judged:
+            assert judged.da in tile
+            assurances.add(judged.kind)
+    assert "common" in kinds and kinds - {"common"}  # this extract has both kinds
+    assert assurances  # the standards are judged against the process limits
 
 
 def test_filters_compute_the_departments_results_from_its_rows_without_writing(
@@ -317,13 +398,13 @@ def test_filtered_results_equal_the_stored_ones_when_the_filters_cover_every_row
 def test_leadership_in_scope_sees_the_dashboard_exactly_but_no_patients(client, leader, clinician):
     latest = result(A, "anastomotic_leak", "month", dt.date(2024, 12, 1))
     client.force_login(leader)
-    page = client.get(dashboard_url()).content.decode()
+    page = client.get(dashboard_url(period_type="month")).content.decode()
     tile = page[page.index('id="tile-anastomotic_leak"') :].split("</article>")[0]
     assert f"{latest.numerator} af {latest.denominator}" in tile
     assert "&lt;5" not in tile.split('class="national')[0]
     assert "Patienter" not in page
     client.force_login(clinician)
-    own = client.get(dashboard_url()).content.decode()
+    own = client.get(dashboard_url(period_type="month")).content.decode()
     own_tile = own[own.index('id="tile-anastomotic_leak"') :].split("</article>")[0]
     assert f"{latest.numerator} af {latest.denominator}" in own_tile
 
@@ -612,7 +693,7 @@ def test_the_patients_behind_a_tile_or_a_chart_point_are_one_click_away(client, 
     import re
 
     client.force_login(clinician)
-    page = client.get(dashboard_url()).content.decode()
+    page = client.get(dashboard_url(period_type="month")).content.decode()
     tile = page[page.index('id="tile-major_complication"') :].split("</article>")[0]
     link = re.search(r'href="([^"]*/patients/\?period=2024-12)"', tile)
     assert link, "the tile links to the latest month's patients"
@@ -632,3 +713,26 @@ def test_the_patients_behind_a_tile_or_a_chart_point_are_one_click_away(client, 
     assert "/patients/" not in page
     html = client.get(indicator_url()).content.decode()
     assert "/patients/" not in html
+
+
+def test_a_national_window_is_summed_from_visible_months_and_hidden_if_any_month_is():
+    major = IndicatorDefinition(pk=1, kind="proportion")
+    stay = IndicatorDefinition(pk=2, kind="measure")
+
+    def row(numerator, denominator, protected=False):
+        return {"numerator": numerator, "denominator": denominator, "missing": 1} | {
+            "protected": protected
+        }
+
+    pool = {(1, "month", dt.date(2024, m, 1)): row(m, 10 * m) for m in range(3, 9)}
+    window = (dt.date(2024, 3, 1), dt.date(2024, 8, 1))
+    found = dashboard_selectors._national_window(pool, major, window)
+    assert (found["numerator"], found["denominator"], found["missing"]) == (33, 330, 6)
+    assert found["value"] == pytest.approx(0.1) and found["ci_low"] < 0.1 < found["ci_high"]
+    # One hidden month would come back by subtraction from the sum: the sum is hidden.
+    pool[(1, "month", dt.date(2024, 5, 1))] = row("<5", None, protected=True)
+    assert dashboard_selectors._national_window(pool, major, window)["protected"] is True
+    assert dashboard_selectors._national_window(pool, stay, window) is None
+    year = {(2, "year", dt.date(2024, 1, 1)): row(None, 99)}
+    whole = (dt.date(2024, 1, 1), dt.date(2024, 12, 1))
+    assert dashboard_selectors._national_window(year, stay, whole)["denominator"] == 99

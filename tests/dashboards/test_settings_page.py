@@ -13,8 +13,8 @@ import pytest
 from departments.models import AuditEvent, Department, Role
 from indicators.models import ChangeMarker, Computation, IndicatorDefinition, Result
 from indicators.services.selectors import department_definitions
-from tests.dashboards.test_overview import build_world
 from tests.departments.people import person
+from tests.factories import build_world, kept_for_module
 
 pytestmark = pytest.mark.django_db
 A, B = "4202200", "6630220"  # Køge and Vejle in the synthetic extract
@@ -71,9 +71,16 @@ def own_post(parts: dict, **extra) -> dict:
     return data
 
 
+@pytest.fixture(scope="module")
+def built(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The country every test of the module works in, imported and computed once."""
+    with kept_for_module(django_db_blocker):
+        yield build_world(tmp_path_factory.mktemp("world"), rows=1500, seed=5)
+
+
 @pytest.fixture
-def world(tmp_path, eager_tasks) -> Computation:
-    return build_world(tmp_path, rows=1500, seed=5)
+def world(built, db, eager_tasks) -> Computation:
+    return built
 
 
 @pytest.fixture
@@ -126,11 +133,12 @@ def test_a_coordinator_sees_the_standard_indicators_and_the_sections(client, coo
     response = client.get(URL)
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Indstillinger: Kirurgisk Afdeling; Køge" in html
+    assert "Indstillinger: Kirurgisk Afdeling, Køge" in html
     for definition in IndicatorDefinition.objects.filter(department=None):
         assert definition.name_da in html
     # Until the department chooses, it follows the standard indicators (all ticked).
-    assert html.count('type="checkbox" name="ind-follow_') == 7
+    standard = IndicatorDefinition.objects.filter(department=None).count()
+    assert standard == 11 and html.count('type="checkbox" name="ind-follow_') == standard
     assert html.count("checked") >= 7
     assert 'id="rule-schema"' in html and "js/settings.js" in html
     assert "<script>" not in html  # no inline script: data goes by json_script only
@@ -139,7 +147,7 @@ def test_a_coordinator_sees_the_standard_indicators_and_the_sections(client, coo
 def test_the_header_names_the_department_and_marks_the_settings_as_the_page(client, coordinator):
     html = client.get(URL).content.decode()
     top = html[html.index('<header class="topbar">') : html.index("</header>")]
-    assert f'href="/departments/{A}/">Kirurgisk Afdeling; Køge</a>' in top
+    assert f'href="/departments/{A}/">Kirurgisk Afdeling, Køge</a>' in top
     assert f'<a href="{URL}" aria-current="page">Indstillinger</a>' in top
 
 
@@ -243,7 +251,8 @@ def test_an_own_indicator_built_from_rule_parts_previews_what_the_engine_then_co
     assert shown == stored  # the live preview's numbers are the engine's, to the last bit
     # The department follows it after the standard indicators it followed until now.
     followed = department_definitions(department)
-    assert followed[-1] == (own, None) and len(followed) == 8
+    standard = IndicatorDefinition.objects.filter(department=None).count()
+    assert followed[-1] == (own, None) and len(followed) == standard + 1
 
     page = client.get(response["Location"]).content.decode()
     assert parts["name_da"] in page and "er oprettet og følges af afdelingen" in page
@@ -413,3 +422,75 @@ def test_after_saving_the_page_follows_the_queued_recompute(
     state = client.get(f"{URL}computation/?id={queued.pk}").json()
     assert state["status"] == "done" and state["finished"] and state["progress"] == 100
     assert state["message"] == "Resultaterne er opdateret."
+
+
+# --- an own indicator read, edited and versioned ----------------------------------------------
+
+
+def test_a_saved_rule_is_read_in_words_edited_as_a_new_version_and_recomputed(
+    client, coordinator, django_capture_on_commit_callbacks
+):
+    department = Department.objects.get(code=A)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(URL, own_post(OWN["major-asa-3"]))
+    own = IndicatorDefinition.objects.get(department=department)
+    page_url = f"{URL}own/{own.slug}/"
+    assert f'href="{page_url}"' in client.get(URL).content.decode()
+    page = client.get(page_url).content.decode()
+    assert "alle operationer hvor ASA-score er mindst 3" in page
+    assert "Clavien-Dindo er en af IIIa, IIIb, IVa, IVb, V" in page
+    english = client.get(page_url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "all operations where ASA score is at least 3" in english
+    before = yearly(own, department)
+
+    # Only the worst grades now, and a target: version 2, recomputed; version 1 kept.
+    worst = {"all": [{"field": "clavien_dindo", "op": "in", "value": ["IVa", "IVb", "V"]}]}
+    parts = {**OWN["major-asa-3"], "event": worst}
+    preview = client.post(URL + "preview/", own_post(parts)).json()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(page_url, own_post(parts, **{"own-target": "5"}))
+    assert response.status_code == 302
+    own.refresh_from_db()
+    assert (own.event, own.default_target) == (worst, 0.05)
+    after = yearly(own, department)
+    assert after != before
+    assert after == [
+        (p["period"], p["numerator"], p["denominator"], p["missing"], p["value"], p["ci_low"])
+        for p in preview["periods"]
+    ]
+    assert [v.number for v in own.versions.all()] == [2, 1]
+    assert own.versions.get(number=1).rules["event"] == OWN["major-asa-3"]["event"]
+    page = client.get(page_url).content.decode()
+    assert "Version 2 er gemt" in page
+    assert page.count("data-version=") == 2
+    assert "Clavien-Dindo er en af IVa, IVb, V" in page and "IIIa, IIIb, IVa" in page
+    assert "højst 5,0 %" in page
+    event = AuditEvent.objects.filter(action="definition_changed").latest("pk")
+    assert event.detail["version"] == 2
+    assert event.detail["changed"]["event"] == [OWN["major-asa-3"]["event"], worst]
+
+    # Saving the same again is no new version; a broken rule saves nothing.
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        client.post(page_url, own_post(parts, **{"own-target": "5"}))
+        bad = {**parts, "population": {"all": [{"field": "asa", "op": "ge", "value": "3"}]}}
+        response = client.post(page_url, own_post(bad))
+    assert response.status_code == 200 and "sammenlignes med et tal" in response.content.decode()
+    assert own.versions.count() == 2 and not callbacks
+
+
+def test_only_the_departments_coordinators_open_its_own_indicator_and_never_a_standard_one(
+    client, coordinator, django_capture_on_commit_callbacks
+):
+    department = Department.objects.get(code=A)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(URL, own_post(OWN["leak-rectum"]))
+    own = IndicatorDefinition.objects.get(department=department)
+    assert client.get(f"{URL}own/major_complication/").status_code == 404
+    other = person("vejle@example.dk", Role.COORDINATOR, Department.objects.get(code=B))
+    clinician = person("kliniker@example.dk", Role.CLINICIAN, department)
+    for user, refused in ((other, 404), (clinician, 403)):
+        client.force_login(user)
+        assert client.get(f"{URL}own/{own.slug}/").status_code == refused
+        response = client.post(f"{URL}own/{own.slug}/", own_post(OWN["major-asa-3"]))
+        assert response.status_code == refused
+    assert own.versions.count() == 1

@@ -36,3 +36,25 @@ def test_the_login_message_is_the_portals_own_danish():
     assert render_to_string("account/messages/logged_in.txt", {"user": user}).strip() == (
         "Du er logget ind som a@example.dk."
     )
+
+
+def test_every_message_allauth_can_show_is_the_portals_own_in_both_languages():
+    from pathlib import Path
+
+    import allauth
+    from django.conf import settings
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    ours = Path(settings.BASE_DIR) / "templates"
+    theirs = Path(allauth.__file__).parent / "templates"
+    context = {"email": "a@example.dk", "recipient": "a@example.dk", "phone": "+45 12345678"}
+    for path in sorted(theirs.glob("*/messages/*.txt")):
+        name = str(path.relative_to(theirs))
+        assert (ours / name).exists(), f"{name} is allauth's, not the portal's"
+        with translation.override("da"):
+            danish = render_to_string(name, context).strip()
+        with translation.override("en"):
+            english = render_to_string(name, context).strip()
+        assert danish and english and danish != english, name
+        assert "succesfuldt" not in danish, name

@@ -16,6 +16,7 @@ from indicators import engine, rules
 from indicators.registry.profiles import get_profile
 
 _MIGRATION = importlib.import_module("indicators.migrations.0003_standard_definitions")
+_PUBLISHED = importlib.import_module("indicators.migrations.0008_published_standards")
 STANDARD = _MIGRATION.STANDARD
 FIELDS = rules.fields_for_profile(get_profile("dccg"))
 
@@ -139,3 +140,4 @@ def ensure_standard_definitions() -> None:
     from django.apps import apps
 
     _MIGRATION.create_standard(apps, None)
+    _PUBLISHED.create(apps, None)

@@ -62,7 +62,7 @@ def definition(slug: str) -> IndicatorDefinition:
     return IndicatorDefinition.objects.get(slug=slug)
 
 
-def test_the_seven_standard_definitions_are_there_as_indicators_md_says(db):
+def test_the_standard_definitions_are_there_as_indicators_md_says(db):
     standard = IndicatorDefinition.objects.filter(department=None).order_by("position")
     assert [(d.slug, d.name_da, d.name_en, d.kind) for d in standard] == [
         ("major_complication", "Større komplikation", "Major complication", "proportion"),
@@ -82,15 +82,57 @@ def test_the_seven_standard_definitions_are_there_as_indicators_md_says(db):
             "proportion",
         ),
         ("length_of_stay", "Postoperativ liggetid", "Postoperative length of stay", "measure"),
+        (
+            "anastomotic_leak_colon",
+            "Anastomoselækage efter koloncancer",
+            "Anastomotic leak after colon cancer surgery",
+            "proportion",
+        ),
+        (
+            "anastomotic_leak_rectum",
+            "Anastomoselækage efter rektumcancer",
+            "Anastomotic leak after rectal cancer surgery",
+            "proportion",
+        ),
+        (
+            "mortality_30d_elective",
+            "30-dages dødelighed efter elektiv operation",
+            "30-day mortality after elective surgery",
+            "proportion",
+        ),
+        (
+            "mortality_90d_elective",
+            "90-dages dødelighed efter elektiv operation",
+            "90-day mortality after elective surgery",
+            "proportion",
+        ),
     ]
+    # DCCG's published standards are the default targets; the seven of 0003 have none.
+    targets = {
+        "anastomotic_leak_colon": 0.03,
+        "anastomotic_leak_rectum": 0.10,
+        "mortality_30d_elective": 0.02,
+        "mortality_90d_elective": 0.03,
+    }
     for d in standard:
         assert (d.direction, d.default_target, d.min_denominator, d.is_active) == (
             "lower",
-            None,
+            targets.get(d.slug),
             5,
             True,
         )
         assert d.rule_errors() == {}
+    assert definition("anastomotic_leak_rectum").population == {
+        "all": [
+            {"field": "anastomosis", "op": "eq", "value": True},
+            {"field": "site", "op": "eq", "value": "rektum"},
+        ]
+    }
+    assert definition("mortality_90d_elective").event == {
+        "days": ["operation_date", "death_date"],
+        "op": "le",
+        "value": 90,
+    }
     assert definition("prolonged_stay").event["op"] == "gt"
     assert definition("readmission_30d").event == {
         "days": ["discharge_date", "readmission_date"],

@@ -42,7 +42,7 @@ def computed(tmp_path, db):
 
 def test_recompute_prints_a_summary(computed):
     assert "dccg: beregning #" in computed and "done" in computed
-    assert "7 indikatorer/indicators, 2 afdelinger/departments + ALL" in computed
+    assert "11 indikatorer/indicators, 2 afdelinger/departments + ALL" in computed
     assert "(9 rækker/rows)" in computed
 
 
@@ -168,8 +168,13 @@ def test_targets_and_own_indicators_are_exported(
     assert [(r["department_code"], r["numerator"], r["denominator"]) for r in own] == [
         (A, "1", "1"),
     ]
+    first = Result.objects.first().definition.slug
     targeted = [r for r in export("--department", A) if r["target"]]
-    assert targeted and {r["target"] for r in targeted} == {"0.5"}
+    assert {r["target"] for r in targeted if r["indicator"] == first} == {"0.5"}
+    # The others carry DCCG's published standards, where one is set.
+    standards = {"anastomotic_leak_colon": "0.03", "mortality_30d_elective": "0.02"}
+    for slug, target in standards.items():
+        assert {r["target"] for r in targeted if r["indicator"] == slug} <= {target}
     assert {r["target_status"] for r in targeted} <= {"met", "not_met", "not_shown"}
 
 

@@ -40,3 +40,18 @@ def test_compiled_catalogue_matches_the_po_file():
         if "\\" not in msgid and catalogue.gettext(msgid) != msgstr
     ]
     assert stale == [], "run `make messages` to recompile locale/"
+
+
+def test_allauths_pages_speak_the_portals_danish():
+    """allauth's own Danish says "password" and "email"; the portal says adgangskode, e-mail."""
+    from django.utils import translation
+
+    danish = Path(__file__).resolve().parents[2] / "locale" / "da" / "LC_MESSAGES"
+    assert (danish / "django.mo").exists(), "run `make messages` to compile locale/da"
+    ours = {
+        "Change Password": "Skift adgangskode",
+        "Email Addresses": "E-mailadresser",
+        "Two-Factor Authentication": "Tofaktorgodkendelse",
+    }
+    with translation.override("da"):
+        assert {text: translation.gettext(text) for text in ours} == ours
