@@ -113,7 +113,9 @@ def _national_window(pool: dict, definition, window) -> dict | None:
         month = add_months(month, 1)
         if row is None:
             continue
-        if row["protected"] or not isinstance(row["numerator"], int):
+        if row["protected"] or not all(
+            isinstance(row[name], int) for name in ("numerator", "denominator")
+        ):
             protected = True
             continue
         numerator += row["numerator"]
