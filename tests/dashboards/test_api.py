@@ -10,8 +10,8 @@ from django.urls import reverse
 
 from departments.models import AuditEvent, Department, Role
 from indicators.models import Result
-from tests.dashboards.test_department_pages import load_extract
 from tests.departments.people import A, B, person
+from tests.factories import kept_for_module, load_extract
 
 pytestmark = pytest.mark.django_db
 URL = reverse("api_results")
@@ -21,13 +21,15 @@ FIELDS = {
 }  # fmt: skip
 
 
-@pytest.fixture
-def data(tmp_path):
-    return load_extract(tmp_path, rows=3000)
+@pytest.fixture(scope="module")
+def data(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The extract every test of the module asks about, imported and computed once."""
+    with kept_for_module(django_db_blocker):
+        yield load_extract(tmp_path_factory.mktemp("extract"), rows=3000)
 
 
 @pytest.fixture
-def koege(data) -> Department:
+def koege(data, db) -> Department:
     return Department.objects.get(code=A)
 
 
@@ -54,13 +56,13 @@ def small(row: dict) -> bool:
     return any(isinstance(row[k], int) and 0 < row[k] < 5 for k in ("numerator", "denominator"))
 
 
-def test_an_anonymous_caller_is_told_to_log_in(client, data):
+def test_an_anonymous_caller_is_told_to_log_in(client, data, db):
     response = get(client)
     assert response.status_code == 401
     assert response.json()["error"] == "not_authenticated"
 
 
-def test_a_user_without_department_access_is_refused(client, data):
+def test_a_user_without_department_access_is_refused(client, data, db):
     client.force_login(person("admin@example.dk", Role.ADMIN))
     assert get(client).status_code == 403
 

@@ -11,14 +11,12 @@ import re
 from html import unescape
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from departments.models import Department, Hospital, Region, Role
 from indicators.models import Computation, IndicatorDefinition, Result
 from indicators.registry import synthetic
 from tests.departments.people import person
-from tests.factories import build_world
+from tests.factories import build_world, kept_for_module
 
 REGIONS = importlib.import_module("departments.migrations.0002_danish_regions").REGIONS
 
@@ -26,9 +24,16 @@ pytestmark = pytest.mark.django_db
 ALL_CODES = {d.code for d in synthetic.DEPARTMENTS}
 
 
+@pytest.fixture(scope="module")
+def built(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The country every test of the module reads, imported and computed once."""
+    with kept_for_module(django_db_blocker):
+        yield build_world(tmp_path_factory.mktemp("world"))
+
+
 @pytest.fixture
-def world(tmp_path) -> Computation:
-    return build_world(tmp_path)
+def world(built, db) -> Computation:
+    return built
 
 
 @pytest.fixture
@@ -181,54 +186,6 @@ def test_the_overview_speaks_english_with_its_numbers(client, world, leader):
     assert funnel["layout"]["title"]["text"] == "Major complication · Q4 2023"
     assert funnel["layout"]["separators"] == ",."  # numbers keep the Danish notation
     assert re.search(r"\d+,\d%", html)
-
-
-def test_a_leader_before_any_computation_sees_a_plain_message(client, leader):
-    response = client.get("/overview/")
-    assert response.status_code == 200
-    assert "ingen beregnede resultater" in response.content.decode()
-
-
-# Built: the periods, the period's results of the scope, the national pool and the scope's sums
-# (indicators.services.disclosure) are read; cached: they are not.
-OVERVIEW_MAX_QUERIES = {"built": 13, "cached": 9}
-
-
-@pytest.fixture(params=["built", "cached"])
-def built_or_cached(request, settings) -> str:
-    if request.param == "built":
-        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
-    return request.param
-
-
-def count_queries(client, url: str = "/overview/") -> int:
-    client.get(url)  # warm: sessions, content types, and the cache when there is one
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url)
-    assert response.status_code == 200
-    return len(queries)
-
-
-def test_the_number_of_queries_does_not_grow_with_departments_indicators_or_periods(
-    client, tmp_path, built_or_cached
-):
-    # One year, two regions' leader: few departments, few periods, the standard indicators.
-    build_world(tmp_path, rows=600, seed=3, start=dt.date(2024, 1, 1))
-    region = Region.objects.get(name="Region Nordjylland")
-    client.force_login(person("region@example.dk", Role.LEADERSHIP, region))
-    small = count_queries(client)
-
-    # Six years, twice the indicators, every department (a nationwide leader).
-    standard = IndicatorDefinition.objects.filter(department=None).count()
-    for i, definition in enumerate(IndicatorDefinition.objects.filter(department=None)):
-        definition.pk, definition.slug = None, f"copy-{i}"
-        definition.save()
-    build_world(tmp_path, rows=3000, seed=4)
-    assert IndicatorDefinition.objects.filter(department=None).count() == 2 * standard
-    client.force_login(person("national@example.dk", Role.LEADERSHIP))
-    large = count_queries(client)
-    assert large == small, (small, large)
-    assert large <= OVERVIEW_MAX_QUERIES[built_or_cached]
 
 
 def test_a_leader_of_a_hospital_without_departments_sees_none(client, world):
