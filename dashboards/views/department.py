@@ -157,11 +157,16 @@ def status_words(status: str | None, target: float | None) -> tuple[str, str, st
     return status.replace("_", "-"), symbol, str(words)
 
 
-def target_text(target: float | None, kind: str, lower_is_better: bool, lang: str) -> str:
+def target_text(target: float | None, definition, lang: str) -> str:
+    """ "Mål: højst 15,0 %"; the registry's published standard says so, as the default target
+    every department has until it sets its own."""
     if target is None:
         return ""
-    word = _("højst") if lower_is_better else _("mindst")
-    return _("Mål: %(word)s %(value)s") % {"word": word, "value": value_text(target, kind, lang)}
+    word = _("højst") if definition.lower_is_better else _("mindst")
+    values = {"word": word, "value": value_text(target, definition.kind, lang)}
+    if target == definition.default_target:
+        return _("Mål (landsstandard): %(word)s %(value)s") % values
+    return _("Mål: %(word)s %(value)s") % values
 
 
 def shown_cell(cell: selectors.Cell) -> dict:
@@ -206,7 +211,7 @@ def _tile(tile: selectors.Tile, board, query: PageQuery, exact: bool, lang: str)
         "name": name,
         "url": url + query.query_string(period_type=False),
         "kind": kind,
-        "target": target_text(tile.target, kind, definition.lower_is_better, lang),
+        "target": target_text(tile.target, definition, lang),
         "figure_id": f"spark-{definition.slug}",
     }
     latest = tile.latest

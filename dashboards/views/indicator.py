@@ -154,7 +154,7 @@ def indicator_detail(request, code: str, slug: str):
         "description": definition.description_en
         if lang == "en" and definition.description_en
         else definition.description_da,
-        "target": target_text(history.target, kind, definition.lower_is_better, lang),
+        "target": target_text(history.target, definition, lang),
         "history": history,
         "figure": figure,
         "table": table,

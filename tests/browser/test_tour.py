@@ -112,7 +112,7 @@ def test_the_tiles_icons_say_in_words_what_they_mean(page, everyone):
     assert "Mål: højst 15,0 %" in major.inner_text()
     assert major.locator(".mdc-words li").count() == 2
     leak = page.locator("article.tile", has=page.locator("#tile-anastomotic_leak_rectum"))
-    assert "Mål: højst 10,0 %" in leak.inner_text()  # DCCG's standard, by default
+    assert "Mål (landsstandard): højst 10,0 %" in leak.inner_text()  # DCCG's, by default
     assert "Seneste 12 måneder" in page.locator(".tile-period").first.inner_text()
     screenshot(page, "tile-icons")
     assert page.console_errors == []

@@ -736,3 +736,19 @@ def test_a_national_window_is_summed_from_visible_months_and_hidden_if_any_month
     year = {(2, "year", dt.date(2024, 1, 1)): row(None, 99)}
     whole = (dt.date(2024, 1, 1), dt.date(2024, 12, 1))
     assert dashboard_selectors._national_window(year, stay, whole)["denominator"] == 99
+
+
+def test_dccgs_standard_is_the_default_target_and_a_department_may_set_its_own(
+    client, clinician, koege
+):
+    client.force_login(clinician)
+    leak = IndicatorDefinition.objects.get(slug="anastomotic_leak_rectum")
+    page = client.get(dashboard_url()).content.decode()
+    assert "Mål (landsstandard): højst 10,0 %" in tile_of(page, leak.slug)
+    english = client.get(dashboard_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Target (national standard): at most 10,0%" in tile_of(english, leak.slug)
+    definitions.set_target(koege, leak, 0.08)
+    settle()
+    page = client.get(dashboard_url()).content.decode()
+    assert "Mål: højst 8,0 %" in tile_of(page, leak.slug)
+    assert "landsstandard" not in tile_of(page, leak.slug)
