@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 INF = math.inf
@@ -211,10 +211,16 @@ def _settle(
 
 
 def hidden_cells(
-    series: Mapping[int, _Series], threshold: int
+    series: Mapping[int, _Series],
+    threshold: int,
+    links: Mapping[int, Hashable] | None = None,
 ) -> tuple[set[Node], dict[int, set[Node]], set[Node], dict[int, set[Node]]]:
     """(periods whose denominators are hidden, for every indicator; numerators hidden per
-    indicator; and of each, the dark ones) such that no small rest can be worked out."""
+    indicator; and of each, the dark ones) such that no small rest can be worked out.
+
+    Indicators with the same ``links`` key count the same kind of event (say a leak after colon
+    and after rectal cancer, and a leak after either): one's numerator may be the sum of
+    others', so their numerators are hidden together, as every denominator is."""
     nodes = {n for s in series.values() for n in (*s.denominator, *s.numerator)}
     roots = _years(nodes)
     every = [n for root in roots for n in _walk(root)]
@@ -223,18 +229,17 @@ def hidden_cells(
     dens = {
         k: _Count(s.denominator, s.own_denominator, den_hidden, den_dark) for k, s in series.items()
     }
-    nums = {
-        k: _Count(
-            s.numerator,
-            s.own_numerator,
-            {n for n, v in s.numerator.items() if 0 < v < threshold}
-            # a numerator is at most its denominator: with a small one it is small too
-            | {n for n, v in s.denominator.items() if 0 < v < threshold},
-            set(),
-        )
-        for k, s in series.items()
-        if s.is_proportion
-    }
+    links = links or {}
+    shared: dict[Hashable, tuple[set[Node], set[Node]]] = defaultdict(lambda: (set(), set()))
+    nums = {}
+    for k, s in series.items():
+        if not s.is_proportion:
+            continue
+        hidden, dark = shared[links.get(k, ("alone", k))]
+        hidden |= {n for n, v in s.numerator.items() if 0 < v < threshold}
+        # a numerator is at most its denominator: with a small one it is small too
+        hidden |= {n for n, v in s.denominator.items() if 0 < v < threshold}
+        nums[k] = _Count(s.numerator, s.own_numerator, hidden, dark)
     settled: set = set()
     for _round in range(100_000):
         changed = False
@@ -388,6 +393,7 @@ def protect_pool(
     known: Mapping[Key, tuple[int, int]],
     *,
     threshold: int = 5,
+    links: Mapping[int, Hashable] | None = None,
 ) -> dict[Key, dict]:
     """The pool's results (``ALL``: dicts with ``definition_id``, ``period_type``,
     ``period_start``, ``numerator``, ``denominator``, ``missing`` and the derived fields) as a
@@ -412,7 +418,7 @@ def protect_pool(
         if s.is_proportion:
             s.own_numerator[node] = int(own_num or 0)
             s.numerator[node] = int(row["numerator"]) - s.own_numerator[node]
-    den_hidden, num_hidden, den_dark, num_dark = hidden_cells(series, threshold)
+    den_hidden, num_hidden, den_dark, num_dark = hidden_cells(series, threshold, links)
     label = small_label(threshold)
     shown: dict[Key, dict] = {}
     for key, row in rows.items():

@@ -381,3 +381,21 @@ def test_a_chart_draws_a_protected_point_as_protected(world, stolen):
         y = line["y"][line["x"].index(start.isoformat())]
         assert y is None, "a hidden point is never drawn at a value (nor at 0)"
     assert all(label == LABEL for label in marks[0]["text"])
+
+
+def test_a_count_split_by_tumour_site_cannot_be_subtracted_from_the_whole(world, stolen):
+    """A leak after colon or rectal cancer is a leak: whole = colon + rectum (+ no site), so the
+    three numerators are never shown with exactly one of them hidden."""
+    pool, _own, _known = stolen
+    rows = {(r["indicator"], r["period_type"], r["period_start"]): r for r in pool}
+    slugs = ("anastomotic_leak", "anastomotic_leak_colon", "anastomotic_leak_rectum")
+    periods = {key[1:] for key in rows if key[0] == slugs[0]}
+    hidden_parts = 0
+    for period in periods:
+        shown = [
+            (slug, *period) not in rows or isinstance(rows[(slug, *period)]["numerator"], int)
+            for slug in slugs
+        ]
+        assert shown.count(False) != 1, (period, shown)
+        hidden_parts += shown.count(False)
+    assert hidden_parts, "the attacker should meet hidden leaks"

@@ -158,15 +158,20 @@ def dashboard_tiles(
         ]
         for definition in definitions
     }
-    window = None
+    # Each tile's window ends with its own latest month, so a tile is the same whichever
+    # others are built with it (tiles are cached one by one); one read per window.
+    windows = {}
     if board.summary:
-        ends = [cells[-1].period_start for cells in monthly_of.values() if cells]
-        window = summary_window(board.summary, max(ends), board.date_from) if ends else None
+        windows = {
+            pk: summary_window(board.summary, cells[-1].period_start, board.date_from)
+            for pk, cells in monthly_of.items()
+            if cells
+        }
     summed = {}
-    if window is not None:
-        summed = computed_cells(
+    for window in set(windows.values()):
+        summed[window] = computed_cells(
             board.computations,
-            follows,
+            [(d, t) for d, t in follows if windows.get(d.pk) == window],
             department,
             board.filters,
             window=(window[0], add_months(window[1], 1)),
@@ -180,9 +185,12 @@ def dashboard_tiles(
         ]
         monthly = monthly_of[definition.pk]
         tile = Tile(definition, target, series, series[-1] if series else None, None)
+        window = windows.get(definition.pk)
         if window is not None:
-            found = summed.get((definition.pk, "window"))
+            found = summed[window].get((definition.pk, "window"))
             tile.latest, tile.window = (found[0] if found else None), window
+        elif board.summary:
+            tile.latest = None  # no month with data in the range: nothing to sum
         if len(monthly) >= 2:
             try:
                 chart = spc_of(definition, monthly, markers_for(board.markers, definition))

@@ -88,8 +88,13 @@ def parse_period(text: str | None) -> Period | None:
     from..to, at most 10 years); None if it is none of them."""
     text = (text or "").strip().upper()
     if ".." in text:
-        first, last = (parse_month(part) if len(part) == 7 else None for part in text.split(".."))
-        if first is None or last is None or not first <= last < add_months(first, 120):
+        parts = text.split("..")
+        if len(parts) != 2 or not all(len(part) == 7 for part in parts):
+            return None
+        first, last = (parse_month(part) for part in parts)
+        if first is None or last is None or not first <= last or first.year > 9000:
+            return None
+        if last >= add_months(first, 120):
             return None
         return window(first, last)
     try:

@@ -164,7 +164,7 @@ def target_text(target: float | None, definition, lang: str) -> str:
         return ""
     word = _("højst") if definition.lower_is_better else _("mindst")
     values = {"word": word, "value": value_text(target, definition.kind, lang)}
-    if target == definition.default_target:
+    if definition.is_standard and target == definition.default_target:
         return _("Mål (landsstandard): %(word)s %(value)s") % values
     return _("Mål: %(word)s %(value)s") % values
 

@@ -70,7 +70,8 @@ def own_indicator_page(request, code: str, slug: str):
                     definition, user=request.user, request=request, **fields
                 )
             except ValidationError as error:
-                form.add_error(None, error)
+                for field, problems in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, problems)
             else:
                 if version is None:
                     messages.info(request, _("Intet er ændret; der er ingen ny version."))

@@ -16,6 +16,7 @@ from django.db.models import Sum
 
 from indicators.disclosure import Key, exact_pool, protect_pool
 from indicators.models import Computation, Result
+from indicators.rules import rule_fields
 
 POOL_FIELDS = (
     "definition_id", "period_type", "period_start", "numerator", "denominator", "missing",
@@ -37,8 +38,13 @@ def pool_as_seen(computation: Computation, scope: Iterable[int]) -> dict[Key, di
             computation=computation,
             department__isnull=True,
             definition__department__isnull=True,
-        ).values(*POOL_FIELDS)
+        ).values(*POOL_FIELDS, "definition__event")
     )
+    # Numerators that count the same fields may be sums of one another (a leak after colon or
+    # rectal cancer, and after either): they are hidden together.
+    links = {r["definition_id"]: frozenset(rule_fields(r["definition__event"])) for r in pool}
+    for row in pool:
+        del row["definition__event"]
     known_rows = (
         Result.objects.filter(
             computation=computation,
@@ -57,7 +63,7 @@ def pool_as_seen(computation: Computation, scope: Iterable[int]) -> dict[Key, di
         for key, row in ((_key(r), r) for r in pool)
     ):
         return exact_pool(pool)  # the scope is the whole pool
-    return protect_pool(pool, known, threshold=threshold())
+    return protect_pool(pool, known, threshold=threshold(), links=links)
 
 
 def _key(row: dict) -> Key:
