@@ -5,23 +5,26 @@ from pathlib import Path
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from indicators.registry.profiles import PROFILES
+from indicators.registry import catalog
 
 ALLOWED_SUFFIXES = {".csv", ".txt", ".xlsx"}
 
 
 class UploadForm(forms.Form):
-    profile = forms.ChoiceField(
-        label=_("Register"),
-        choices=[(slug, profile.name) for slug, profile in PROFILES.items()],
-        initial="dccg",
-    )
+    profile = forms.ChoiceField(label=_("Register"), choices=(), initial="dccg")
     file = forms.FileField(
         label=_("Udtræk (CSV eller Excel)"),
         help_text=_("Semikolonsepareret CSV (UTF-8 eller Windows-1252) eller .xlsx."),
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        language = translation.get_language() or "da"
+        # Every installed registry (catalog): a file names the departments its rows belong to.
+        self.fields["profile"].choices = [(e.slug, e.name(language)) for e in catalog.entries()]
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

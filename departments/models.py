@@ -25,10 +25,18 @@ class Region(models.Model):
 
 
 class Hospital(models.Model):
-    code = models.CharField(_("SKS-kode"), max_length=4, unique=True)
+    """A hospital and its region: first from ``data/hospitals.csv``, then edited in the admin."""
+
+    # Up to 10 characters, as a registry profile's code column allows; SKS codes have 4.
+    code = models.CharField(_("SKS-kode"), max_length=10, unique=True)
     name = models.CharField(_("navn"), max_length=200, blank=True)
     region = models.ForeignKey(
-        Region, on_delete=models.PROTECT, null=True, blank=True, related_name="hospitals"
+        Region,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="hospitals",
+        verbose_name=_("region"),
     )
 
     class Meta:
@@ -47,7 +55,7 @@ class Department(models.Model):
         ROLLING_12 = "rolling12", _("Seneste 12 måneder")
         YEAR_TO_DATE = "ytd", _("År til dato")
 
-    code = models.CharField(_("SKS-kode"), max_length=7, unique=True)
+    code = models.CharField(_("SKS-kode"), max_length=20, unique=True)
     name = models.CharField(_("navn"), max_length=200, blank=True)
     hospital = models.ForeignKey(Hospital, on_delete=models.PROTECT, related_name="departments")
     tile_summary = models.CharField(
@@ -204,6 +212,7 @@ class AuditAction(models.TextChoices):
     TARGET_CHANGED = "target_changed", _("Mål ændret")
     MARKER_CHANGED = "marker_changed", _("Ændringsmarkør ændret")
     ROLE_CHANGED = "role_changed", _("Roller ændret")
+    REGISTRY_INSTALLED = "registry_installed", _("Register installeret")
 
 
 class AuditEvent(models.Model):
@@ -236,7 +245,7 @@ class AuditEvent(models.Model):
         related_name="+",
         verbose_name=_("afdeling"),
     )
-    department_code = models.CharField(_("afdelingskode"), max_length=7, blank=True)
+    department_code = models.CharField(_("afdelingskode"), max_length=20, blank=True)
     target = models.CharField(_("hvad"), max_length=500, blank=True)
     detail = models.JSONField(_("detaljer"), default=dict, blank=True)
     ip_address = models.GenericIPAddressField(_("IP-adresse"), null=True, blank=True)

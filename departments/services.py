@@ -18,7 +18,6 @@ from departments.models import (
     RoleSource,
     User,
 )
-from departments.regions import HOSPITAL_REGIONS
 
 
 @dataclass(frozen=True)
@@ -31,17 +30,14 @@ class DepartmentRecord:
     name: str
 
 
-def upsert_departments(
-    records: Iterable[DepartmentRecord], regions_by_hospital: dict[str, str] | None = None
-) -> dict[str, Department]:
+def upsert_departments(records: Iterable[DepartmentRecord]) -> dict[str, Department]:
     """Create or rename hospitals and departments; returns every department by code.
 
     A name is only overwritten by a non-blank one, so an extract with blank names does not erase
-    names an earlier extract gave. A new hospital is placed in its region from
-    ``regions_by_hospital`` (default: the known SKS codes); the region stays editable in the admin.
+    names an earlier extract gave. A department is in the region of its hospital's row, which
+    data/hospitals.csv gave or an administrator set (departments/hospitals.py). A hospital code
+    that table does not have is added without a region, for an administrator to set in the admin.
     """
-    regions_by_hospital = HOSPITAL_REGIONS if regions_by_hospital is None else regions_by_hospital
-    regions = {region.name: region for region in Region.objects.all()}
     hospitals = {h.code: h for h in Hospital.objects.all()}
     departments = {d.code: d for d in Department.objects.select_related("hospital")}
     with transaction.atomic():
@@ -49,9 +45,7 @@ def upsert_departments(
             hospital = hospitals.get(rec.hospital_code)
             if hospital is None:
                 hospital = Hospital.objects.create(
-                    code=rec.hospital_code,
-                    name=rec.hospital_name,
-                    region=regions.get(regions_by_hospital.get(rec.hospital_code, "")),
+                    code=rec.hospital_code, name=rec.hospital_name, region=None
                 )
                 hospitals[hospital.code] = hospital
             elif rec.hospital_name and hospital.name != rec.hospital_name:

@@ -8,4 +8,17 @@ class IndicatorsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from indicators import signals  # noqa: F401  (connects the receivers)
+
+        post_migrate.connect(install_shipped_registries, sender=self)
+
+
+def install_shipped_registries(sender, using="default", **kwargs) -> None:
+    """``migrate`` installs every profile in ``registries/`` (a newer file upgrades; the same
+    file changes nothing). A shipped file that does not hold stops ``migrate`` with its problems."""
+    from indicators.services.registries import install_directory
+
+    if using == "default":
+        install_directory(via="migrate")

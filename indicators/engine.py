@@ -25,6 +25,9 @@ import pandas as pd
 from indicators import rules, stats
 
 PERIOD_TYPES = ("month", "quarter", "year")
+# The column of the rows frame with the date that decides a row's period (the profile's
+# ``period``: DCCG's operation date, kræftpakke's referral date), as day numbers.
+PERIOD = "_period"
 _MONTHS_IN = {"month": 1, "quarter": 3, "year": 12}
 RESULT_COLUMNS = [
     "definition_id", "department_id", "period_type", "period_start", "numerator",
@@ -58,8 +61,8 @@ class DefinitionSpec:
 
 
 def needed_fields(definitions: Sequence[DefinitionSpec]) -> set[str]:
-    """The row fields the definitions read, always with the operation date."""
-    found = {"operation_date"}
+    """The row fields the definitions read (the period date comes with every read)."""
+    found: set[str] = set()
     for definition in definitions:
         found |= definition.fields
     return found
@@ -78,8 +81,8 @@ def compute_results(
     include_all: bool = True,
     period_types: Sequence[str] = PERIOD_TYPES,
 ) -> pd.DataFrame:
-    """Every result of ``definitions`` over ``rows`` (prepared; ``department_id`` and
-    ``operation_date`` never blank).
+    """Every result of ``definitions`` over ``rows`` (prepared; ``department_id`` and the period
+    date ``PERIOD``, as day numbers, never blank).
 
     ``targets`` maps (department id, definition id) to the department's own target; others use
     the definition's default (ALL always does). ``departments`` limits the department results
@@ -109,7 +112,7 @@ class _Grid:
 
     def __init__(self, rows: pd.DataFrame) -> None:
         self.dept_ids, dept = np.unique(rows["department_id"].to_numpy(), return_inverse=True)
-        day = rows["operation_date"].to_numpy(dtype=float)
+        day = rows[PERIOD].to_numpy(dtype=float)
         month = day.astype(np.int64).astype("M8[D]").astype("M8[M]").astype(np.int64)
         self.month0 = int(month.min())
         self.month = month - self.month0

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 from django.db import transaction
 
+from departments.hospitals import load_hospitals
 from departments.models import Region
 from indicators.models import Computation
 from indicators.registry import synthetic
@@ -45,7 +46,8 @@ def settle() -> Computation:
         Computation.objects.filter(status="queued").order_by("pk").values_list("pk", flat=True)
     ):
         computations.run_computation(pk)
-    return Computation.objects.get(is_current=True)
+    # With several registries, several are current: the newest is the one just settled.
+    return Computation.objects.filter(is_current=True).order_by("-pk").first()
 
 
 def load_extract(
@@ -66,11 +68,12 @@ def load_extract(
 def build_world(tmp_path, rows: int = 2500, seed: int = 11, **period) -> Computation:
     """A synthetic extract (21 departments in 5 regions) imported and computed.
 
-    The regions and standard definitions come from data migrations, which a transactional
-    (browser) test's flush empties: they are written again first.
+    The regions, hospitals and standard definitions come from data migrations, which a
+    transactional (browser) test's flush empties: they are written again first.
     """
     for code, name in REGIONS:
         Region.objects.update_or_create(code=code, defaults={"name": name})
+    load_hospitals()
     ensure_standard_definitions()
     path = tmp_path / f"extract-{rows}-{seed}.csv"
     synthetic.write_extract(synthetic.generate_frame(rows, seed, **period), path)

@@ -62,8 +62,9 @@ def test_a_connection_cut_during_an_import_fails_cleanly_and_the_file_imports_af
     path = tmp_path / "new.csv"
     path.write_text(csv_text(), encoding="utf-8")
 
-    def load_then_cut(extract_id, validated, department_ids):
-        written = real_load(extract_id, validated, department_ids)  # rows are in, not committed
+    def load_then_cut(table, profile, extract_id, validated, department_ids):
+        # rows are in, not committed
+        written = real_load(table, profile, extract_id, validated, department_ids)
         pid = connection.connection.info.backend_pid
         with psycopg.connect(libpq_url(), autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", [pid])

@@ -14,18 +14,19 @@ from django.http import Http404
 
 from dashboards.selectors.values import CELL_FIELDS, Cell, Filters, cells_by_key, frame_cells
 from departments.models import Department
-from indicators import engine, rules
+from indicators import engine
 from indicators.models import (
     ChangeMarker,
     Computation,
+    CurrentRows,
     DepartmentIndicator,
     IndicatorDefinition,
+    Registry,
     Result,
 )
-from indicators.registry.profiles import get_profile
 from indicators.services import currency
 from indicators.services.computations import spec_of
-from indicators.services.rows import read_rows
+from indicators.services.rows import Source, read_rows
 from indicators.services.selectors import department_definitions
 from indicators.spc import SpcError, SpcSeries, spc_of_results
 
@@ -35,13 +36,36 @@ EPOCH = dt.date(1970, 1, 1)  # day numbers of the rows count from here (indicato
 
 
 def followed_indicators(department: Department) -> list[tuple[IndicatorDefinition, float | None]]:
-    """The department's indicators in its order with its targets; a department that has not
-    chosen yet follows every active standard indicator at its default target."""
+    """The department's indicators with its targets, registry by registry: of each registry it
+    has current rows in (or has chosen indicators of), what it chose in its order, or, where it
+    has not chosen yet, every active standard indicator of that registry at its default target.
+    A department with no rows anywhere sees the registries that have rows at all."""
     chosen = department_definitions(department)
-    if chosen:
-        return chosen
-    standard = IndicatorDefinition.objects.filter(department__isnull=True, is_active=True)
-    return [(d, d.default_target) for d in standard.order_by("position", "slug")]
+    registries = department_registries(department) | {d.profile for d, _ in chosen}
+    if not registries:
+        registries = set(CurrentRows.objects.values_list("registry__slug", flat=True))
+    followed = []
+    for slug in registry_order(registries) if len(registries) > 1 else registries:
+        mine = [(d, t) for d, t in chosen if d.profile == slug]
+        if not mine:
+            standard = IndicatorDefinition.objects.filter(
+                profile=slug, department__isnull=True, is_active=True
+            )
+            mine = [(d, d.default_target) for d in standard.order_by("position", "slug")]
+        followed += mine
+    return followed
+
+
+def department_registries(department: Department) -> set[str]:
+    """The registries the department has current rows in."""
+    rows = CurrentRows.objects.filter(department=department)
+    return set(rows.values_list("registry__slug", flat=True))
+
+
+def registry_order(slugs: Iterable[str]) -> list[str]:
+    """The order registries are shown in: as they were installed (DCCG first)."""
+    installed = {slug: pk for pk, slug in Registry.objects.values_list("pk", "slug")}
+    return sorted(set(slugs), key=lambda slug: (installed.get(slug, 10**9), slug))
 
 
 def indicator_for(department: Department, slug: str) -> tuple[IndicatorDefinition, float | None]:
@@ -139,21 +163,22 @@ def computed_cells(
         if not definitions or source is None:
             continue
         specs = [spec_of(d) for d in definitions]
-        fields = rules.fields_for_profile(get_profile(profile))
+        rows_of = Source.of(profile)
         wanted = engine.needed_fields(specs) | {"site", "priority"}
         rows = read_rows(
+            rows_of,
             source.extract_id,
-            wanted & set(fields),
-            fields,
+            wanted & set(rows_of.fields),
             department_ids=[department.pk],
         )
-        if filters.site:
+        # The site and urgency filters are DCCG's; a registry without those fields has none.
+        if filters.site and "site" in rows:
             rows = rows[(rows["site"] == filters.site).to_numpy()]
-        if filters.urgency:
+        if filters.urgency and "priority" in rows:
             rows = rows[(rows["priority"] == filters.urgency).to_numpy()]
         if window is not None:
             first, after = (np.float64((day - EPOCH).days) for day in window)
-            day = rows["operation_date"].to_numpy(dtype=float)
+            day = rows[engine.PERIOD].to_numpy(dtype=float)
             rows = rows[(day >= first) & (day < after)]
         targets = {(department.pk, d.pk): t for d, t in follows if t is not None}
         frame = engine.compute_results(

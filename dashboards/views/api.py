@@ -21,6 +21,7 @@ from dashboards.selectors.national import national_results
 from departments import access, audit
 from departments.models import AuditAction, Department
 from indicators.models import IndicatorDefinition
+from indicators.registry import catalog
 from indicators.services.selectors import current_computation
 
 PARAMETERS = frozenset({"department", "indicator", "period", "registry", "limit", "offset"})
@@ -82,8 +83,15 @@ def results(request):
             return _error(404, "unknown_department", f"No department {code!r}.")
         departments, include_all = visible.filter(pk=department.pk), False
     definition = None
+    asked_registry = get.get("registry", "").strip()
+    if asked_registry and asked_registry not in catalog.slugs():
+        return _error(404, "unknown_registry", f"No registry {asked_registry!r}.")
     if slug := get.get("indicator", "").strip():
-        definition = IndicatorDefinition.objects.filter(slug=slug, is_active=True).first()
+        # A slug is unique within its registry: with registry= it names exactly one.
+        definitions = IndicatorDefinition.objects.filter(slug=slug, is_active=True)
+        if asked_registry:
+            definitions = definitions.filter(profile=asked_registry)
+        definition = definitions.order_by("pk").first()
         if definition is None or (
             definition.department_id is not None
             and not visible.filter(pk=definition.department_id).exists()
@@ -101,7 +109,7 @@ def results(request):
             )
     limit = _int(get.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT)
     offset = _int(get.get("offset"), 0, 0, 10**9)
-    registry = definition.profile if definition else get.get("registry", "dccg")
+    registry = definition.profile if definition else (asked_registry or "dccg")
     computation = current_computation(registry)
     answer = {"computation": None, "count": 0, "limit": limit, "offset": offset, "next": None}
     rows: list[dict] = []

@@ -22,6 +22,7 @@ from dashboards.figures.common import locale_dictionary
 from dashboards.figures.sparkline import sparkline_figure
 from departments import access
 from departments.models import Department, Role
+from indicators.registry import catalog
 from indicators.services import currency
 from indicators.services.disclosure import threshold
 from qualityportal.formatting import (
@@ -353,6 +354,21 @@ def _tiles(board: selectors.Dashboard, query: PageQuery, exact: bool, lang: str)
     return [found[pk] for pk in follows]
 
 
+def _tile_groups(board: selectors.Dashboard, tiles: list[str], lang: str) -> list[dict]:
+    """The tiles registry by registry (``followed_indicators`` gives them in that order)."""
+    if len({definition.profile for definition, _target in board.follows}) > 1:
+        names = {e.slug: e.name(lang) for e in catalog.entries()}
+    else:
+        names = {}  # one registry: the page needs no heading for it
+    groups: list[dict] = []
+    for (definition, _target), html in zip(board.follows, tiles, strict=True):
+        if not groups or groups[-1]["slug"] != definition.profile:
+            slug = definition.profile
+            groups.append({"slug": slug, "name": names.get(slug, slug), "tiles": []})
+        groups[-1]["tiles"].append(html)
+    return groups
+
+
 @login_required
 @require_GET
 def department_dashboard(request, code: str):
@@ -378,7 +394,8 @@ def department_dashboard(request, code: str):
     context |= {
         "board": board,
         "exact": exact,
-        "tiles": _tiles(board, query, exact, lang),
+        "tiles": (tiles := _tiles(board, query, exact, lang)),
+        "tile_groups": _tile_groups(board, tiles, lang),
         "running": _status(board.running),
         "current_id": board.computation.pk if board.computation else "",
     }

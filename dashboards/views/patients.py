@@ -24,6 +24,7 @@ from dashboards.views.department import (
 )
 from departments import access, audit
 from departments.models import AuditAction
+from indicators.registry import catalog, storage
 from indicators.registry.ncsp import procedure_text
 from qualityportal.formatting import number, period_label, window_label
 
@@ -46,6 +47,46 @@ def _row(record: dict, lang: str) -> dict:
         "reoperation": record.get("reoperation_date"),
         "readmission": record.get("readmission_date"),
         "death": record.get("death_date"),
+        "measure": number(record["measure"], 0, lang) if "measure" in record else "",
+    }
+
+
+def _table(registry: str, listing, lang: str) -> dict:
+    """The rows as the patients table shows them: DCCG's operations with their own columns
+    (procedure texts, grades), any other registry's with its profile's fields and labels."""
+    if registry == "dccg":
+        return {
+            "events": [_row(r, lang) for r in listing.events],
+            "missing": [_row(r, lang) for r in listing.missing],
+            "columns": None,
+        }
+    columns = _generic_columns(registry, lang)
+    return {
+        "events": [_generic_row(r, columns, lang) for r in listing.events],
+        "missing": [_generic_row(r, columns, lang) for r in listing.missing],
+        "columns": [label for _f, label, _k in columns],
+    }
+
+
+def _generic_columns(registry: str, lang: str) -> list[tuple[str, str, str]]:
+    """(field, label, family) of every stored field of a registry without a table of its own."""
+    profile = catalog.profile(registry)
+    labels = {c.field: (c.label_en if lang == "en" else c.label_da) for c in profile.columns}
+    return [(c.field, labels[c.field], c.family) for c in storage.stored_columns(profile)]
+
+
+def _generic_row(record: dict, columns, lang: str) -> dict:
+    cells = []
+    for field, _label, family in columns:
+        value = record.get(field)
+        if family == "boolean" and value is not None:
+            value = _("ja") if value else _("nej")
+        elif family == "number" and value is not None:
+            value = number(value, 0 if float(value).is_integer() else 1, lang)
+        cells.append({"value": value, "date": family == "date"})
+    return {
+        "pseudonym": record["pseudonym"][:PSEUDONYM_SHOWN],
+        "cells": cells,
         "measure": number(record["measure"], 0, lang) if "measure" in record else "",
     }
 
@@ -86,8 +127,7 @@ def indicator_patients(request, code: str, slug: str):
             else period_label(period.start, period.period_type, lang)
         ),
         "listing": listing,
-        "events": [_row(r, lang) for r in listing.events],
-        "missing": [_row(r, lang) for r in listing.missing],
+        **_table(definition.profile, listing, lang),
         "is_measure": definition.kind == "measure",
         "back_params": query.query_string(period_type=False),
     }

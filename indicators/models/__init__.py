@@ -11,6 +11,7 @@ from indicators.models.extracts import (
     OperationRow,
     RefusedRow,
     Registry,
+    RegistryProfile,
 )
 from indicators.models.results import Computation, Result
 
@@ -26,5 +27,6 @@ __all__ = [
     "OperationRow",
     "RefusedRow",
     "Registry",
+    "RegistryProfile",
     "Result",
 ]

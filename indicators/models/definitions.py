@@ -35,7 +35,8 @@ class IndicatorDefinition(models.Model):
         LOWER = "lower", _("Lavere er bedre")
         HIGHER = "higher", _("Højere er bedre")
 
-    slug = models.SlugField(_("kode"), max_length=60, unique=True)
+    # Unique within its registry (profile-format.md): two registries may both have "mortality".
+    slug = models.SlugField(_("kode"), max_length=60)
     profile = models.CharField(_("registerprofil"), max_length=40, default="dccg")
     # NULL: a standard indicator every department can follow; else the department's own.
     department = models.ForeignKey(
@@ -74,6 +75,7 @@ class IndicatorDefinition(models.Model):
         verbose_name = _("indikatordefinition")
         verbose_name_plural = _("indikatordefinitioner")
         constraints = [
+            models.UniqueConstraint(fields=["profile", "slug"], name="one_slug_per_registry"),
             models.CheckConstraint(
                 name="definition_kind_has_its_rule",
                 condition=Q(kind="proportion", event__isnull=False, measure__isnull=True)

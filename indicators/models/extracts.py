@@ -19,6 +19,11 @@ class Registry(models.Model):
 
     slug = models.SlugField(_("kode"), max_length=40, unique=True)
     name = models.CharField(_("navn"), max_length=200)
+    name_en = models.CharField(_("navn (engelsk)"), max_length=200, blank=True)
+    # The installed profile's version (RegistryProfile holds every version's contents).
+    version = models.PositiveIntegerField(_("profilversion"), default=0)
+    # The table its rows are stored in, typed from its profile (indicators.registry.storage).
+    row_table = models.CharField(max_length=63, blank=True)
 
     class Meta:
         verbose_name = _("register")
@@ -26,6 +31,38 @@ class Registry(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def display_name(self, language: str) -> str:
+        return self.name_en if language.startswith("en") and self.name_en else self.name
+
+
+class RegistryProfile(models.Model):
+    """One installed version of a registry's profile file (profile-format.md), as checked data.
+
+    Versions are kept: an extract read with version 2 says so (``Extract.profile_version``).
+    """
+
+    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="profiles")
+    version = models.PositiveIntegerField(_("version"))
+    # sha256 of the canonical contents: the same file installed twice is recognised.
+    digest = models.CharField(max_length=64)
+    content = models.JSONField()  # ProfileSpec.as_dict()
+    source = models.CharField(_("fil"), max_length=255, blank=True)
+    installed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    installed_at = models.DateTimeField(_("installeret"), default=timezone.now)
+
+    class Meta:
+        ordering = ["registry", "-version"]
+        verbose_name = _("registerprofil")
+        verbose_name_plural = _("registerprofiler")
+        constraints = [
+            models.UniqueConstraint(fields=["registry", "version"], name="one_profile_per_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.registry.slug} v{self.version}"
 
 
 class Extract(models.Model):
@@ -38,7 +75,7 @@ class Extract(models.Model):
         FAILED = "failed", _("Fejlet")
 
     registry = models.ForeignKey(Registry, on_delete=models.PROTECT, related_name="extracts")
-    profile_version = models.PositiveSmallIntegerField(default=1)
+    profile_version = models.PositiveIntegerField(default=1)
     file_name = models.CharField(_("filnavn"), max_length=255)
     sha256 = models.CharField(max_length=64, db_index=True)
     size_bytes = models.BigIntegerField(default=0)
@@ -142,7 +179,11 @@ class CurrentRows(models.Model):
 
 
 class OperationRow(models.Model):
-    """One operation of an extract in canonical form, the CPR number replaced by its pseudonym."""
+    """One operation of a DCCG extract in canonical form, the CPR number replaced by its
+    pseudonym. The DCCG registry's row table is older than profiles as files, so Django made it;
+    it has exactly the columns ``storage`` makes from ``dccg.toml`` (a test checks), and the
+    portal reads and writes it, like every registry's, through ``indicators.registry.storage``.
+    This model is there for the admin-free checks of tests and the migrations' history."""
 
     # No single-column indexes on the two keys: the composite index below serves every query,
     # and each extra index costs seconds on a million-row COPY.
@@ -173,7 +214,13 @@ class OperationRow(models.Model):
     extra = models.JSONField(null=True)
 
     class Meta:
-        indexes = [models.Index(fields=["extract", "department", "operation_date"])]
+        db_table = "registry_dccg"  # storage.table_name("dccg"), as every registry's
+        indexes = [
+            models.Index(
+                fields=["extract", "department", "operation_date"],
+                name="indicators__extract_cc9362_idx",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.pseudonym[:8]} {self.operation_date} {self.procedure_code}"

@@ -112,9 +112,17 @@ REASONS: dict[str, tuple[str, str]] = {
         "{column} skal være et helt tal fra {low} til {high}, ikke «{value}».",
         "{column} must be a whole number from {low} to {high}, not «{value}».",
     ),
+    "integer_format": (
+        "{column} skal være et helt tal, ikke «{value}».",
+        "{column} must be a whole number, not «{value}».",
+    ),
     "decimal_format": (
         "{column} skal være et tal med decimalkomma, fx 27,4, ikke «{value}».",
         "{column} must be a number with a decimal comma, e.g. 27,4, not «{value}».",
+    ),
+    "decimal_range": (
+        "{column} skal være et tal fra {low} til {high}, ikke «{value}».",
+        "{column} must be a number from {low} to {high}, not «{value}».",
     ),
     "text_too_long": (
         "{column} er længere end {length} tegn.",

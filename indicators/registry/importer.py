@@ -23,10 +23,11 @@ from departments import audit
 from departments.models import AuditAction
 from departments.services import DepartmentRecord, upsert_departments
 from indicators.models import Extract, ExtractDepartment, RefusedRow, Registry
+from indicators.registry import catalog
 from indicators.registry.cpr import scrub
 from indicators.registry.errors import FileRefused, reason
 from indicators.registry.load import load_rows
-from indicators.registry.profiles import Profile, get_profile
+from indicators.registry.profiles import Profile
 from indicators.registry.pseudonym import pseudonymiser
 from indicators.registry.reader import RawTable, read_extract
 from indicators.registry.validate import Refusal, Validated, validate
@@ -43,8 +44,8 @@ class ImportOutcome:
 
 
 def registry_for(profile: Profile) -> Registry:
-    registry, _ = Registry.objects.get_or_create(slug=profile.slug, defaults={"name": profile.name})
-    return registry
+    """The installed registry of a profile (``catalog.profile`` found it installed)."""
+    return Registry.objects.get(slug=profile.slug)
 
 
 def find_done_extract(registry: Registry, sha256: str) -> Extract | None:
@@ -101,7 +102,7 @@ def import_path(
 
 
 def _import_path(path: Path, *, profile_slug: str, user, force: bool) -> ImportOutcome:
-    profile = get_profile(profile_slug)
+    profile = catalog.profile(profile_slug)
     data = path.read_bytes()
     # The digest (hashlib lets go of the GIL) is taken while Arrow parses the file.
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -159,7 +160,7 @@ def queue_upload(
 
 
 def _queue_upload(uploaded_file, *, profile_slug: str, user) -> ImportOutcome:
-    profile = get_profile(profile_slug)
+    profile = catalog.profile(profile_slug)
     registry = registry_for(profile)
     digest = hashlib.sha256()
     for chunk in uploaded_file.chunks():
@@ -209,7 +210,7 @@ def run_import(extract_id: int) -> ImportOutcome:
     if not claimed:
         # Another worker has it, or it is finished: a repeated delivery changes nothing.
         return ImportOutcome(extract)
-    profile = get_profile(extract.registry.slug)
+    profile = catalog.profile(extract.registry.slug)
     try:
         with extract.upload.open("rb") as handle:
             table = read_extract(handle.read(), profile)
@@ -254,19 +255,24 @@ def _load(extract_id: int, table: RawTable, validated: Validated, *, force: bool
         earlier = find_done_extract(extract.registry, extract.sha256)
         if earlier is not None:
             raise _AlreadyImported(earlier)
-        departments = upsert_departments(_department_records(validated))
+        profile = catalog.profile(extract.registry.slug)
+        departments = upsert_departments(_department_records(validated, profile))
         department_ids = {code: d.pk for code, d in departments.items()}
-        imported = load_rows(extract_id, validated, department_ids)
+        imported = load_rows(
+            extract.registry.row_table, profile, extract_id, validated, department_ids
+        )
         ExtractDepartment.objects.bulk_create(
             ExtractDepartment(extract_id=extract_id, department_id=pk, rows=n)
-            for pk, n in _department_counts(validated, department_ids).items()
+            for pk, n in _department_counts(validated, profile, department_ids).items()
         )
-        department_column = _department_column(extract.registry.slug)
         RefusedRow.objects.bulk_create(
-            (_refused_row(extract_id, refusal, department_column) for refusal in validated.refused),
+            (
+                _refused_row(extract_id, refusal, profile.department_code)
+                for refusal in validated.refused
+            ),
             batch_size=5000,
         )
-        period = _period(validated)
+        period = _period(validated, profile)
         now = timezone.now()
         extract.status = S.DONE
         extract.progress = 100
@@ -295,11 +301,13 @@ def _load(extract_id: int, table: RawTable, validated: Validated, *, force: bool
     return extract
 
 
-def _department_counts(validated: Validated, department_ids: dict[str, int]) -> dict[int, int]:
+def _department_counts(
+    validated: Validated, profile: Profile, department_ids: dict[str, int]
+) -> dict[int, int]:
     """Valid rows per department."""
     if not len(validated):
         return {}
-    values = validated.values["department_code"]
+    values = validated.values[_field(profile, profile.department_code)]
     counts = np.bincount(values.index, minlength=len(values.distinct))
     found: dict[int, int] = {}
     for code, n in zip(values.distinct.to_pylist(), counts.tolist(), strict=True):
@@ -313,28 +321,34 @@ class _AlreadyImported(Exception):
         self.earlier = earlier
 
 
-def _period(validated: Validated) -> tuple:
-    return validated.extent("operation_date") if len(validated) else (None, None)
+def _period(validated: Validated, profile: Profile) -> tuple:
+    if not len(validated):
+        return (None, None)
+    return validated.extent(_field(profile, profile.period_column))
 
 
-_DEPARTMENT_FIELDS = ("hospital_code", "hospital_name", "department_code", "department_name")
+def _field(profile: Profile, column_name: str) -> str:
+    return profile.column(column_name).field
 
 
-def _department_records(validated: Validated) -> list[DepartmentRecord]:
+def _department_records(validated: Validated, profile: Profile) -> list[DepartmentRecord]:
+    """Hospital and department (codes, and names where the profile has them) of each
+    department in the file; the names on the last row of each department code win."""
     if not len(validated):
         return []
-    # The names on the last row of each department code in the file win.
-    last = validated.last_of_each("department_code")
-    columns = [validated.take(name, last).to_pylist() for name in _DEPARTMENT_FIELDS]
+    last = validated.last_of_each(_field(profile, profile.department_code))
+    places = (
+        profile.hospital_code, profile.hospital_name, profile.department_code,
+        profile.department_name,
+    )  # fmt: skip
+    columns = [
+        validated.take(_field(profile, name), last).to_pylist() if name else [None] * len(last)
+        for name in places
+    ]
     return [
         DepartmentRecord(*(value or "" for value in record))
         for record in zip(*columns, strict=True)
     ]
-
-
-def _department_column(profile_slug: str) -> str | None:
-    profile = get_profile(profile_slug)
-    return next((c.name for c in profile.columns if c.field == "department_code"), None)
 
 
 def _refused_row(extract_id: int, refusal: Refusal, department_column: str | None) -> RefusedRow:

@@ -19,6 +19,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
@@ -59,6 +60,10 @@ _PLACES = {
     "municipality_code": ("code", False),
 }
 _MISSING = object()
+# The columns every registry's row table has (indicators.registry.storage) and the engine's own
+# period column: no profile field may take these names (the CPR column's field is stored as
+# ``pseudonym`` whatever it is called).
+RESERVED_FIELDS = ("id", "extract_id", "line", "pseudonym", "department_id", "extra", "_period")
 
 
 # A problem in a profile file is told as a problem in a rule is: its place, Danish and English.
@@ -204,6 +209,15 @@ def load_profile(text: str) -> ProfileSpec:
         da, en = f"Filen er ikke gyldig TOML ({exc}).", f"The file is not valid TOML ({exc})."
         raise ProfileRefused([ProfileError(path, da, en)]) from None
     return load_profile_data(data)
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "registries"
+
+
+def shipped(slug: str) -> ProfileSpec:
+    """A profile the project ships in ``registries/`` as its file says (no database: for
+    generated data and tests; the portal itself reads what is installed, ``catalog``)."""
+    return load_profile((SHIPPED / f"{slug}.toml").read_text(encoding="utf-8"))
 
 
 def load_profile_data(data: Mapping) -> ProfileSpec:
@@ -452,6 +466,15 @@ class _Check:
             )
             field = _MISSING
         kind = self.get(table, "kind", path, True)
+        if field in RESERVED_FIELDS and not (field == "pseudonym" and kind == "cpr"):
+            self.add(
+                f"{path}.field" if "field" in table else f"{path}.name",
+                f"Feltnavnet {field!r} er forbeholdt portalen ({', '.join(RESERVED_FIELDS)}); "
+                "giv kolonnen et andet 'field'.",
+                f"The field name {field!r} is reserved by the portal "
+                f"({', '.join(RESERVED_FIELDS)}); give the column another 'field'.",
+            )
+            field = _MISSING
         if kind is not _MISSING and kind not in KINDS:
             self.add(
                 f"{path}.kind",

@@ -46,7 +46,7 @@ def read_extract(data: bytes, profile: Profile) -> RawTable:
     if _NOT_WHITESPACE.search(data) is None:
         raise FileRefused("empty_file")
     if data.startswith(XLSX_MAGIC):
-        header, cells, lines = _read_xlsx(data)
+        header, cells, lines = _read_xlsx(data, profile.date_format)
         _check_header(header, profile)
         table = RawTable(header, cells, lines, [], len(lines))
     else:
@@ -344,7 +344,9 @@ def _upload_limit() -> int:
     return int(getattr(settings, "UPLOAD_MAX_BYTES", 512 * 1024 * 1024))
 
 
-def _read_xlsx(data: bytes) -> tuple[list[str], pa.Table, np.ndarray]:
+def _read_xlsx(
+    data: bytes, date_format: str = "%d-%m-%Y"
+) -> tuple[list[str], pa.Table, np.ndarray]:
     """The first worksheet, read as it streams (openpyxl's read-only mode) into Arrow in chunks:
     memory holds one chunk of Python values at a time, whatever the size of the file."""
     import zipfile
@@ -360,7 +362,7 @@ def _read_xlsx(data: bytes) -> tuple[list[str], pa.Table, np.ndarray]:
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
-            return _stream_sheet(workbook.worksheets[0].iter_rows(values_only=True))
+            return _stream_sheet(workbook.worksheets[0].iter_rows(values_only=True), date_format)
         finally:
             workbook.close()
     except FileRefused:
@@ -369,7 +371,7 @@ def _read_xlsx(data: bytes) -> tuple[list[str], pa.Table, np.ndarray]:
         raise FileRefused("broken_workbook", detail=type(exc).__name__) from None
 
 
-def _stream_sheet(rows) -> tuple[list[str], pa.Table, np.ndarray]:
+def _stream_sheet(rows, date_format: str = "%d-%m-%Y") -> tuple[list[str], pa.Table, np.ndarray]:
     first = next(rows, None)
     if first is None or all(cell is None for cell in first):
         raise FileRefused("empty_file")
@@ -382,7 +384,7 @@ def _stream_sheet(rows) -> tuple[list[str], pa.Table, np.ndarray]:
     for number, row in enumerate(rows, start=2):
         if number > XLSX_MAX_ROWS:
             raise FileRefused("workbook_too_many_rows", limit=XLSX_MAX_ROWS)
-        cells = [_xlsx_cell(cell) for cell in row[:width]]
+        cells = [_xlsx_cell(cell, date_format) for cell in row[:width]]
         cells += [""] * (width - len(cells))
         if all(cell.strip() == "" for cell in cells):
             # Excel keeps formatting on empty rows below the data; those are not rows.
@@ -401,19 +403,20 @@ def _stream_sheet(rows) -> tuple[list[str], pa.Table, np.ndarray]:
     return header, pa.concat_tables(chunks), np.array(lines, dtype=np.int64)
 
 
-def _xlsx_cell(cell: object) -> str:
-    text = _xlsx_text(cell)
+def _xlsx_cell(cell: object, date_format: str = "%d-%m-%Y") -> str:
+    text = _xlsx_text(cell, date_format)
     if len(text) > XLSX_MAX_CELL:
         raise FileRefused("workbook_cell_too_long", limit=XLSX_MAX_CELL)
     return text
 
 
-def _xlsx_text(cell: object) -> str:
-    """A cell as the CSV export would have written it (dates DD-MM-YYYY, decimal comma)."""
+def _xlsx_text(cell: object, date_format: str = "%d-%m-%Y") -> str:
+    """A cell as the CSV export would have written it (dates as the profile writes them,
+    decimal comma)."""
     if cell is None:
         return ""
     if isinstance(cell, dt.datetime | dt.date):
-        return cell.strftime("%d-%m-%Y")
+        return cell.strftime(date_format)
     if isinstance(cell, bool):
         return "1" if cell else "0"
     if isinstance(cell, int):

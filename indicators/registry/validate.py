@@ -9,6 +9,7 @@ columns) or in ``Validated.refused`` with its line, its first reason and all its
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from indicators.registry.pseudonym import Pseudonymiser
 from indicators.registry.reader import RawTable
 
 _DATE = r"\d{2}-\d{2}-\d{4}"
+_INT_LIMIT = 2**53  # whole numbers beyond this are not exact as the engine's floats
 _DAYS_IN_MONTH = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 _NO_DAY = np.iinfo(np.int64).min
 _POWERS_OF_TEN = 10 ** np.arange(9, -1, -1, dtype=np.int64)
@@ -32,7 +34,7 @@ _POWERS_OF_TEN = 10 ** np.arange(9, -1, -1, dtype=np.int64)
 # Row verdicts are small integers; 0 is "fine".
 ERRORS = (
     "", "required", "cpr_format", "cpr_date", "code_format", "text_too_long", "date_format",
-    "choice", "integer_range", "decimal_format", "date_order", "cpr_elsewhere",
+    "choice", "integer_range", "decimal_format", "date_order", "cpr_elsewhere", "decimal_range",
 )  # fmt: skip
 _ERROR = {code: number for number, code in enumerate(ERRORS)}
 
@@ -134,12 +136,21 @@ def validate(table: RawTable, profile: Profile, pseudonymise: Pseudonymiser) -> 
     n = len(table.lines)
     lines = table.lines
 
+    date_format = profile.date_format
+    # A row is placed by its hospital and department and counted by its period date: without
+    # them it cannot count anywhere, whatever the profile says of blanks.
+    placing = {profile.hospital_code, profile.department_code, profile.period_column}
+    columns = [
+        dataclasses.replace(c, required=True) if c.name in placing else c for c in profile.columns
+    ]
+    profile = dataclasses.replace(profile, columns=tuple(columns))
+
     def check(column: Column) -> _ColumnCheck:
         if column.name not in table.header:
-            return _check_column(None, n, column)
+            return _check_column(None, n, column, date_format)
         if column.kind == "cpr":  # distinct in nearly every row: not worth encoding
             return _check_cpr(np.arange(n, dtype=np.int32), table.column(column.name), column)
-        return _check_column(_encode(table.column(column.name)), n, column)
+        return _check_column(_encode(table.column(column.name)), n, column, date_format)
 
     # Arrow's and numpy's kernels release the GIL: two columns are checked at a time.
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -203,10 +214,15 @@ _TYPES = {
 }
 
 
-def _arrow_type(column: Column) -> pa.DataType:
+def arrow_type(column: Column) -> pa.DataType:
+    """The type a column's canonical values have (and its stored column, ``storage``)."""
     if column.kind == "choice":
         kinds = {type(value) for value in column.choices.values()}
         return pa.bool_() if kinds == {bool} else pa.string()
+    if column.kind == "int":
+        low = -_INT_LIMIT if column.low is None else column.low
+        high = _INT_LIMIT if column.high is None else column.high
+        return pa.int16() if low >= -(2**15) and high < 2**15 else pa.int64()
     return _TYPES[column.kind]
 
 
@@ -214,7 +230,9 @@ def _encode(raw: pa.Array) -> pa.DictionaryArray:
     return raw.dictionary_encode()
 
 
-def _check_column(encoded: pa.DictionaryArray | None, n: int, column: Column) -> _ColumnCheck:
+def _check_column(
+    encoded: pa.DictionaryArray | None, n: int, column: Column, date_format: str = "%d-%m-%Y"
+) -> _ColumnCheck:
     if encoded is None:  # an optional column the file does not have: blank in every row
         index = np.zeros(n, dtype=np.int32)
         uniques = pa.array([""], type=pa.string())
@@ -225,7 +243,10 @@ def _check_column(encoded: pa.DictionaryArray | None, n: int, column: Column) ->
         return _check_cpr(index, uniques, column)
     text = pd.Series(uniques.to_pylist(), dtype=object).str.strip()
     blank = (text == "").to_numpy(dtype=bool)
-    values, error = _CHECKERS[column.kind](text, column)
+    if column.kind == "date":
+        values, error = _check_date(text, column, date_format)
+    else:
+        values, error = _CHECKERS[column.kind](text, column)
     error = np.where(blank, "required" if column.required else "", error)
     # A CPR number outside the cpr column refuses the row, whatever else is wrong with it.
     error = np.where(cpr_values(uniques), "cpr_elsewhere", error)
@@ -241,7 +262,7 @@ def _check_column(encoded: pa.DictionaryArray | None, n: int, column: Column) ->
         values = np.where(usable, values, None).astype(object)
     # Equal canonical values share a number, in the values' order (blank: -1).
     key = pd.factorize(values, sort=True)[0]
-    canonical = pa.array(values, from_pandas=True).cast(_arrow_type(column))
+    canonical = pa.array(values, from_pandas=True).cast(arrow_type(column))
     return _ColumnCheck(index, canonical, key, blank, numbers, days, sort_key=key)
 
 
@@ -293,9 +314,14 @@ def _check_text(text: pd.Series, column: Column):
     return text.to_numpy(dtype=object), np.where(too_long, "text_too_long", "").astype(object)
 
 
-def _check_date(text: pd.Series, column: Column):
-    shaped = text.str.fullmatch(_DATE).fillna(False)
-    parsed = pd.to_datetime(text.where(shaped), format="%d-%m-%Y", errors="coerce")
+def _check_date(text: pd.Series, column: Column, date_format: str = "%d-%m-%Y"):
+    if date_format == "%d-%m-%Y":
+        # The registries' own format: its digits counted too (strptime would take 1-2-2024).
+        shaped = text.str.fullmatch(_DATE).fillna(False)
+    else:
+        shaped = text.str.len().fillna(0).to_numpy() > 0
+        shaped = pd.Series(shaped, index=text.index)
+    parsed = pd.to_datetime(text.where(shaped), format=date_format, errors="coerce")
     ok = parsed.notna().to_numpy()
     values = parsed.to_numpy(dtype="datetime64[D]")
     return values, np.where(ok, "", "date_format").astype(object)
@@ -307,19 +333,32 @@ def _check_choice(text: pd.Series, column: Column):
     return mapped.to_numpy(dtype=object), np.where(ok, "", "choice").astype(object)
 
 
+def _bounds(column: Column) -> tuple[float, float]:
+    low = -np.inf if column.low is None else column.low
+    high = np.inf if column.high is None else column.high
+    return low, high
+
+
 def _check_int(text: pd.Series, column: Column):
-    shaped = text.str.fullmatch(r"\d{1,4}").fillna(False).to_numpy(dtype=bool)
+    shaped = text.str.fullmatch(r"-?\d{1,15}").fillna(False).to_numpy(dtype=bool)
     numbers = pd.to_numeric(text.where(shaped), errors="coerce").to_numpy(dtype=float)
-    ok = shaped & (numbers >= column.low) & (numbers <= column.high)
+    low, high = _bounds(column)
+    ok = shaped & (numbers >= max(low, -_INT_LIMIT)) & (numbers <= min(high, _INT_LIMIT))
     return numbers, np.where(ok, "", "integer_range").astype(object)
 
 
 def _check_decimal(text: pd.Series, column: Column):
-    shaped = text.str.fullmatch(r"\d{1,4}(,\d+)?").fillna(False).to_numpy(dtype=bool)
+    """A comma or a point before the decimals (profile-format.md); no thousands separator."""
+    shaped = text.str.fullmatch(r"-?\d{1,15}([,.]\d+)?").fillna(False).to_numpy(dtype=bool)
     numbers = pd.to_numeric(
         text.where(shaped).str.replace(",", ".", regex=False), errors="coerce"
     ).to_numpy(dtype=float)
-    return numbers, np.where(shaped, "", "decimal_format").astype(object)
+    low, high = _bounds(column)
+    if column.low is None and column.high is None:
+        return numbers, np.where(shaped, "", "decimal_format").astype(object)
+    error = np.where(shaped, np.where((numbers >= low) & (numbers <= high), "", "decimal_range"),
+                     "decimal_format")  # fmt: skip
+    return numbers, error.astype(object)
 
 
 _CHECKERS = {
@@ -407,8 +446,12 @@ def _row_reason(code: str, column: Column, raw: str, row: dict, order_other) -> 
     if code == "choice":
         choices = ", ".join(sorted({str(k) for k in column.choices}))
         return reason(code, column=column.name, choices=choices, value=value)
-    if code == "integer_range":
-        return reason(code, column=column.name, low=column.low, high=column.high, value=value)
+    if code in {"integer_range", "decimal_range"}:
+        low = "" if column.low is None else column.low
+        high = "" if column.high is None else column.high
+        if code == "integer_range" and column.low is None and column.high is None:
+            return reason("integer_format", column=column.name, value=value)
+        return reason(code, column=column.name, low=low, high=high, value=value)
     if code == "text_too_long":
         return reason(code, column=column.name, length=column.length)
     if code in {"cpr_format", "cpr_date", "required", "cpr_elsewhere"}:

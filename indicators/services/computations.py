@@ -37,9 +37,8 @@ from indicators.models import (
     Registry,
     Result,
 )
-from indicators.registry.profiles import get_profile
 from indicators.services import currency
-from indicators.services.rows import read_current_rows
+from indicators.services.rows import Source, read_current_rows
 
 logger = logging.getLogger(__name__)
 S = Computation.Status
@@ -244,12 +243,11 @@ def _compute(registry: Registry, plan: _Plan, inputs: _Inputs, timings: dict) ->
             f"Der er intet aktuelt udtræk for {registry.name}; indlæs et udtræk først.",
             f"There is no current extract for {registry.name}; import an extract first.",
         )
-    fields = rules.fields_for_profile(get_profile(registry.slug))
     started = time.perf_counter()
     rows = read_current_rows(
+        Source.of(registry),
         currency.restrict(plan.sources, plan.departments),
         engine.needed_fields(inputs.definitions),
-        fields,
     )
     timings["read"] = round(time.perf_counter() - started, 4)
     timings["rows"] = len(rows)

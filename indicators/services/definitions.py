@@ -117,9 +117,9 @@ def deactivate_definition(definition: IndicatorDefinition) -> IndicatorDefinitio
 
 
 def _choose(department: Department, definition: IndicatorDefinition) -> DepartmentIndicator:
-    if not department.indicator_choices.exists():
-        # A department that never chose follows every standard indicator; its first choice
-        # (a target, say) must not quietly narrow that to the one indicator it touched.
+    if not department.indicator_choices.filter(definition__profile=definition.profile).exists():
+        # A department that never chose in a registry follows every standard indicator of it;
+        # its first choice (a target, say) must not quietly narrow that to the one it touched.
         standard = IndicatorDefinition.objects.filter(
             department__isnull=True, is_active=True, profile=definition.profile
         ).order_by("position", "slug")
@@ -156,17 +156,27 @@ def set_target(
 
 
 def choose_indicators(
-    department: Department, chosen: Sequence[IndicatorDefinition | tuple]
+    department: Department,
+    chosen: Sequence[IndicatorDefinition | tuple],
+    *,
+    registry: str | None = None,
 ) -> list[DepartmentIndicator]:
-    """The indicators a department follows, in this order; an item may be (definition, target).
+    """The indicators a department follows in a registry, in this order; an item may be
+    (definition, target).
 
-    Indicators left out are no longer followed (their results stay: every standard indicator is
-    computed for every department). Only changed targets are recomputed.
+    Indicators of that registry left out are no longer followed (their results stay: every
+    standard indicator is computed for every department); the department's choices in other
+    registries stay as they are. ``registry`` defaults to the registries of ``chosen`` (every
+    registry when nothing is chosen). Only changed targets are recomputed.
     """
     with transaction.atomic():
         wanted = [item if isinstance(item, tuple) else (item, ...) for item in chosen]
         keep = [definition.pk for definition, _ in wanted]
-        department.indicator_choices.exclude(definition_id__in=keep).delete()
+        scope = {registry} if registry else {definition.profile for definition, _ in wanted}
+        touched = department.indicator_choices.all()
+        if scope:
+            touched = touched.filter(definition__profile__in=scope)
+        touched.exclude(definition_id__in=keep).delete()
         existing = {c.definition_id: c for c in department.indicator_choices.all()}
         changed: dict[str, list[IndicatorDefinition]] = {}
         result = []

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from departments.models import Department
-from indicators import engine, rules, stats
+from indicators import engine, stats
 from indicators.models import Extract, IndicatorDefinition
-from indicators.registry.profiles import get_profile
 from indicators.services.computations import spec_of
-from indicators.services.rows import read_rows
+from indicators.services.rows import Source, read_rows
 
 
 @dataclass(frozen=True)
@@ -48,9 +47,11 @@ def preview_definition(
     Reads only the department's rows and the fields the rules use.
     """
     spec = dataclasses.replace(spec_of(definition), id=0, department_id=department.pk)
-    fields = rules.fields_for_profile(get_profile(definition.profile))
     rows = read_rows(
-        extract.pk, engine.needed_fields([spec]), fields, department_ids=[department.pk]
+        Source.of(definition.profile),
+        extract.pk,
+        engine.needed_fields([spec]),
+        department_ids=[department.pk],
     )
     frame = engine.compute_results(rows, [spec], {}, departments=[department.pk], include_all=False)
     years = frame[frame["period_type"] == "year"].sort_values("period_start")

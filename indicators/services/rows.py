@@ -1,4 +1,7 @@
-"""Reading an extract's operation rows into the engine's prepared frame, only the needed columns.
+"""Reading an extract's rows into the engine's prepared frame, only the needed columns.
+
+Every registry's rows are read the same way, from its own table (``indicators.registry.storage``);
+the frame has the row's period date (the profile's ``period`` column) as ``engine.PERIOD``.
 
 On PostgreSQL one ``COPY (SELECT …) TO STDOUT (FORMAT binary)`` in which every column is a
 fixed-width number: dates as day numbers, choices as their position in the profile's list,
@@ -9,50 +12,76 @@ them.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable
 
 import numpy as np
 import pandas as pd
 from django.db import connection
 from psycopg import sql
 
-from indicators import rules
-from indicators.models import OperationRow
+from indicators import engine, rules
+from indicators.registry import catalog, storage
 
 _BLANK_INT = -(2**31)
 _HEADER = 19  # PGCOPY signature (11) + flags (4) + header extension length (4)
 
 
+class Source:
+    """Where a registry's rows are and what their fields are."""
+
+    def __init__(self, registry_slug: str, table: str) -> None:
+        profile = catalog.profile(registry_slug)
+        self.table = table
+        self.fields = rules.fields_for_profile(profile)
+        self.period = storage.period_field(profile)
+
+    @classmethod
+    def of(cls, registry) -> Source:
+        """``registry``: a Registry or its slug."""
+        if isinstance(registry, str):
+            from indicators.models import Registry
+
+            registry = Registry.objects.get(slug=registry)
+        return cls(registry.slug, registry.row_table)
+
+
 def read_rows(
+    source: Source,
     extract_id: int,
     fields: Iterable[str],
-    field_specs: Mapping[str, rules.FieldSpec],
     *,
     department_ids: Collection[int] | None = None,
 ) -> pd.DataFrame:
-    """``department_id`` and ``fields`` of the extract's rows (optionally of some departments)."""
-    names = sorted(set(fields) - {"department_id"})
-    unknown = [name for name in names if name not in field_specs]
+    """``department_id``, ``engine.PERIOD`` and ``fields`` of the extract's rows (optionally of
+    some departments)."""
+    asked = set(fields) - {"department_id", engine.PERIOD}
+    names = sorted(asked | {source.period})
+    unknown = [name for name in names if name not in source.fields]
     if unknown:
         raise KeyError(f"not a rule field of the profile: {', '.join(unknown)}")
     if connection.vendor == "postgresql":
-        return _read_postgres(extract_id, names, field_specs, department_ids)
-    return _read_orm(extract_id, names, field_specs, department_ids)
+        frame = _read_postgres(source.table, extract_id, names, source.fields, department_ids)
+    else:
+        frame = _read_plain(source.table, extract_id, names, source.fields, department_ids)
+    frame[engine.PERIOD] = frame[source.period]
+    if source.period not in asked:
+        del frame[source.period]
+    return frame
 
 
 def read_current_rows(
+    source: Source,
     sources: list[list],
     fields: Iterable[str],
-    field_specs: Mapping[str, rules.FieldSpec],
 ) -> pd.DataFrame:
     """The current rows (``indicators.services.currency.sources``: each extract with the
     departments whose current rows it holds) as one frame."""
     parts = [
-        read_rows(extract_id, fields, field_specs, department_ids=departments)
+        read_rows(source, extract_id, fields, department_ids=departments)
         for extract_id, departments in sources
     ]
     if not parts:
-        return read_rows(0, fields, field_specs, department_ids=[])
+        return read_rows(source, 0, fields, department_ids=[])
     if len(parts) == 1:
         return parts[0]
     frame = pd.concat(parts, ignore_index=True)
@@ -60,13 +89,24 @@ def read_current_rows(
     return frame
 
 
-def _read_orm(extract_id, names, field_specs, department_ids) -> pd.DataFrame:
-    rows = OperationRow.objects.filter(extract_id=extract_id)
-    if department_ids is not None:
-        rows = rows.filter(department_id__in=list(department_ids))
+def _read_plain(table, extract_id, names, field_specs, department_ids) -> pd.DataFrame:
+    quote = connection.ops.quote_name
     columns = ["department_id", *names]
-    frame = pd.DataFrame.from_records(list(rows.values_list(*columns)), columns=columns)
+    selected = ", ".join(quote(c) for c in columns)
+    query = f"SELECT {selected} FROM {quote(table)} WHERE extract_id = %s"  # noqa: S608
+    params: list = [int(extract_id)]
+    if department_ids is not None:
+        ids = [int(d) for d in department_ids]
+        query += f" AND department_id IN ({', '.join(['%s'] * len(ids)) or 'NULL'})"
+        params += ids
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        records = cursor.fetchall()
+    frame = pd.DataFrame.from_records(records, columns=columns)
     frame["department_id"] = frame["department_id"].astype(np.int64)
+    for name in names:  # SQLite gives booleans as 0/1 (and dates as text: prepare_frame reads them)
+        if field_specs[name].kind == "boolean":
+            frame[name] = [None if value is None else bool(value) for value in frame[name]]
     return rules.prepare_frame(frame, field_specs)
 
 
@@ -92,8 +132,8 @@ def _column_sql(name: str, spec: rules.FieldSpec, text_values: list[str]) -> tup
     return sql.SQL("({})::int4").format(expr), ">i4"
 
 
-def _read_postgres(extract_id, names, field_specs, department_ids) -> pd.DataFrame:
-    table = sql.Identifier(OperationRow._meta.db_table)
+def _read_postgres(table_name, extract_id, names, field_specs, department_ids) -> pd.DataFrame:
+    table = sql.Identifier(table_name)
     where = sql.SQL("extract_id = {}").format(sql.Literal(int(extract_id)))
     if department_ids is not None:
         ids = sql.SQL(", ").join([sql.Literal(int(d)) for d in department_ids] or [sql.NULL])

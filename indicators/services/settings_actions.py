@@ -67,10 +67,14 @@ def add_own_indicator(
     """A department's own indicator, followed by the department (``ValidationError`` for rules
     that do not hold)."""
     with transaction.atomic():
-        if not department.indicator_choices.exists():
-            # Until now the department followed the standard indicators without having chosen
-            # them; its own indicator joins those rather than replacing them.
-            standard = IndicatorDefinition.objects.filter(department=None, is_active=True)
+        profile = fields.get("profile", "dccg")
+        mine = department.indicator_choices.filter(definition__profile=profile)
+        if not mine.exists():
+            # Until now the department followed the registry's standard indicators without
+            # having chosen them; its own indicator joins those rather than replacing them.
+            standard = IndicatorDefinition.objects.filter(
+                department=None, is_active=True, profile=profile
+            )
             services.choose_indicators(department, list(standard.order_by("position", "slug")))
         definition = services.create_department_indicator(department, user=user, **fields)
         DefinitionVersion.objects.create(

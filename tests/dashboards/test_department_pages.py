@@ -194,7 +194,9 @@ def test_the_dashboard_shows_a_tile_per_followed_indicator_in_its_order(client, 
 def test_a_department_that_has_chosen_nothing_follows_every_standard_indicator(client, clinician):
     client.force_login(clinician)
     page = client.get(dashboard_url()).content.decode()
-    standard = IndicatorDefinition.objects.filter(department__isnull=True, is_active=True)
+    standard = IndicatorDefinition.objects.filter(
+        department__isnull=True, is_active=True, profile="dccg"
+    )
     assert page.count('<article class="tile"') == standard.count()
     assert "Intet mål" in page  # the standard indicators carry no default target
 
@@ -282,7 +284,7 @@ def test_year_to_date_is_the_departments_choice_and_a_median_is_taken_over_its_r
         {"action": "indicators", "ind-summary": "ytd"}
         | {
             f"ind-follow_{d.pk}": "on"
-            for d in IndicatorDefinition.objects.filter(department__isnull=True)
+            for d in IndicatorDefinition.objects.filter(department__isnull=True, profile="dccg")
         },
     )
     assert response.status_code == 302
@@ -329,7 +331,7 @@ def test_the_icons_say_in_words_what_the_monthly_spc_shows_of_the_latest_point(
     english = client.get(dashboard_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     computations_now = selectors.current_computations({"dccg"})
     kinds, assurances = set(), set()
-    for definition in IndicatorDefinition.objects.filter(department__isnull=True):
+    for definition in IndicatorDefinition.objects.filter(department__isnull=True, profile="dccg"):
         monthly = selectors.stored_cells(computations_now, [definition], koege, {"month"})
         chart = selectors.spc_of(definition, monthly[(definition.pk, "month")], [])
         expected = mdc.variation(chart, definition.lower_is_better)

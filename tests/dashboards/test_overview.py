@@ -96,7 +96,7 @@ def test_leadership_sees_every_department_grouped_by_region_and_hospital(client,
     )
     assert table.index("Kirurgisk Afdeling, Køge") < table.index("Region Syddanmark")
     # Every standard indicator is a column; the latest year is chosen; links go down.
-    for definition in IndicatorDefinition.objects.filter(department=None):
+    for definition in IndicatorDefinition.objects.filter(department=None, profile="dccg"):
         assert definition.name_da in html
     assert '<option value="2024" selected>2024</option>' in html
     assert 'href="/departments/4202200/"' in html
@@ -152,7 +152,9 @@ def test_the_funnel_places_every_department_in_scope_by_its_exact_proportion(cli
     assert funnel["layout"]["title"]["text"] == "Større komplikation · 2024"
     assert "Tragtplot af Større komplikation, 2024" in funnel["description"]
     # The national trend: a line per proportion of the pool (a median is not pooled).
-    proportions = IndicatorDefinition.objects.filter(department=None, kind="proportion").count()
+    proportions = IndicatorDefinition.objects.filter(
+        department=None, kind="proportion", profile="dccg"
+    ).count()
     assert "trend" in found and len(found["trend"]["data"]) == proportions
 
 
@@ -239,7 +241,7 @@ def test_a_leader_of_one_region_exports_the_table_it_sees_as_csv(client, world):
     codes = {r[2] for r in body}
     assert codes == in_region | {"ALL"}
     assert {r[0] for r in body if r[2] != "ALL"} == {"Region Sjælland"}
-    standard = IndicatorDefinition.objects.filter(department=None).count()
+    standard = IndicatorDefinition.objects.filter(department=None, profile="dccg").count()
     assert len([r for r in body if r[2] == "ALL"]) == standard  # each indicator's national row
     event = AuditEvent.objects.get(action="export", target="overblik-2024.csv")
     assert event.detail["rows"] == len(body) - standard

@@ -134,10 +134,10 @@ def test_a_coordinator_sees_the_standard_indicators_and_the_sections(client, coo
     assert response.status_code == 200
     html = response.content.decode()
     assert "Indstillinger: Kirurgisk Afdeling, Køge" in html
-    for definition in IndicatorDefinition.objects.filter(department=None):
+    for definition in IndicatorDefinition.objects.filter(department=None, profile="dccg"):
         assert definition.name_da in html
     # Until the department chooses, it follows the standard indicators (all ticked).
-    standard = IndicatorDefinition.objects.filter(department=None).count()
+    standard = IndicatorDefinition.objects.filter(department=None, profile="dccg").count()
     assert standard == 11 and html.count('type="checkbox" name="ind-follow_') == standard
     assert html.count("checked") >= 7
     assert 'id="rule-schema"' in html and "js/settings.js" in html
@@ -251,7 +251,7 @@ def test_an_own_indicator_built_from_rule_parts_previews_what_the_engine_then_co
     assert shown == stored  # the live preview's numbers are the engine's, to the last bit
     # The department follows it after the standard indicators it followed until now.
     followed = department_definitions(department)
-    standard = IndicatorDefinition.objects.filter(department=None).count()
+    standard = IndicatorDefinition.objects.filter(department=None, profile="dccg").count()
     assert followed[-1] == (own, None) and len(followed) == standard + 1
 
     page = client.get(response["Location"]).content.decode()

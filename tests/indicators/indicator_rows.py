@@ -13,12 +13,12 @@ from pathlib import Path
 import pandas as pd
 
 from indicators import engine, rules
-from indicators.registry.profiles import get_profile
+from indicators.registry.profile_file import shipped
 
 _MIGRATION = importlib.import_module("indicators.migrations.0003_standard_definitions")
 _PUBLISHED = importlib.import_module("indicators.migrations.0008_published_standards")
 STANDARD = _MIGRATION.STANDARD
-FIELDS = rules.fields_for_profile(get_profile("dccg"))
+FIELDS = rules.fields_for_profile(shipped("dccg").profile())
 
 HEADER = (
     "cpr;sygehus_kode;sygehus_navn;afdeling_kode;afdeling_navn;indl_dato;opr_dato;udskr_dato;"
@@ -115,7 +115,9 @@ def frame(rows: list[dict], department_ids: dict[str, int] | None = None) -> pd.
             "asa": [row.get("asa") for row in rows],
         }
     )
-    return rules.prepare_frame(data, FIELDS)
+    prepared = rules.prepare_frame(data, FIELDS)
+    prepared[engine.PERIOD] = prepared["operation_date"]
+    return prepared
 
 
 def standard_specs() -> list[engine.DefinitionSpec]:

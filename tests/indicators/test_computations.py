@@ -15,7 +15,7 @@ from indicators import engine
 from indicators.models import Computation, Extract, IndicatorDefinition, Registry, Result
 from indicators.registry.importer import import_path
 from indicators.services import computations, definitions
-from indicators.services.rows import _read_orm, _read_postgres, read_rows
+from indicators.services.rows import Source, _read_plain, _read_postgres, read_rows
 from indicators.tasks import queue_recompute, recompute_task
 from tests.indicators.indicator_rows import (
     FIELDS,
@@ -63,7 +63,8 @@ def definition(slug: str) -> IndicatorDefinition:
 
 
 def test_the_standard_definitions_are_there_as_indicators_md_says(db):
-    standard = IndicatorDefinition.objects.filter(department=None).order_by("position")
+    standard = IndicatorDefinition.objects.filter(department=None, profile="dccg")
+    standard = standard.order_by("position")
     assert [(d.slug, d.name_da, d.name_en, d.kind) for d in standard] == [
         ("major_complication", "Større komplikation", "Major complication", "proportion"),
         ("anastomotic_leak", "Anastomoselækage", "Anastomotic leak", "proportion"),
@@ -143,7 +144,8 @@ def test_the_standard_definitions_are_there_as_indicators_md_says(db):
 
 def test_recompute_writes_every_result_exactly_as_the_engine_computes_it(first, extract):
     ids = {code: Department.objects.get(code=code).pk for code in (A, B)}
-    specs = [computations.spec_of(d) for d in IndicatorDefinition.objects.order_by("pk")]
+    dccg = IndicatorDefinition.objects.filter(profile="dccg").order_by("pk")
+    specs = [computations.spec_of(d) for d in dccg]
     expected = engine.compute_results(frame(HAND_ROWS, ids), specs)
     stored = pd.DataFrame.from_records(
         Result.objects.filter(computation=first).values(*engine.RESULT_COLUMNS)
@@ -163,12 +165,15 @@ def test_recompute_writes_every_result_exactly_as_the_engine_computes_it(first, 
     assert set(first.timings) >= {"read", "compute", "write", "rows"}
 
 
-def test_rows_read_with_copy_equal_rows_read_with_the_orm(extract, postgres):
+def test_rows_read_with_copy_equal_rows_read_with_plain_sql(extract, postgres):
     names = sorted(FIELDS)
-    fast = _read_postgres(extract.pk, names, FIELDS, None)
-    plain = _read_orm(extract.pk, names, FIELDS, None)
+    table = "registry_dccg"
+    fast = _read_postgres(table, extract.pk, names, FIELDS, None)
+    plain = _read_plain(table, extract.pk, names, FIELDS, None)
     pd.testing.assert_frame_equal(fast, plain, check_categorical=True)
-    one = read_rows(extract.pk, ["site"], FIELDS, department_ids=[fast.department_id.iloc[0]])
+    source = Source.of("dccg")
+    first_department = [fast.department_id.iloc[0]]
+    one = read_rows(source, extract.pk, ["site"], department_ids=first_department)
     assert len(one) == len(fast[fast.department_id == fast.department_id.iloc[0]])
 
 
@@ -334,7 +339,7 @@ def test_a_partial_recompute_after_a_new_extract_recomputes_everything(first, tm
 
 
 def test_no_current_extract_fails_with_a_clear_message(db):
-    registry = Registry.objects.create(slug="dccg", name="DCCG")
+    registry = Registry.objects.get(slug="dccg")
     failed = computations.recompute(registry, reason="t")
     assert failed.status == S.FAILED
     assert "no current extract" in failed.error_en and "intet aktuelt udtræk" in failed.error_da

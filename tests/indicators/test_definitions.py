@@ -98,7 +98,9 @@ def test_a_coordinator_builds_an_own_indicator_from_rule_parts(computed, slug):
     followed = department_definitions(department)
     assert followed[-1] == (own, None)
     assert [d for d, _ in followed[:-1]] == list(
-        IndicatorDefinition.objects.filter(department__isnull=True).order_by("position", "slug")
+        IndicatorDefinition.objects.filter(department__isnull=True, profile="dccg").order_by(
+            "position", "slug"
+        )
     )
 
 
@@ -168,6 +170,8 @@ def test_a_first_target_keeps_every_standard_indicator_followed(tmp_path):
     major = IndicatorDefinition.objects.get(slug="major_complication")
     services.set_target(department, major, 0.15)
     followed = department_definitions(department)
-    standard = IndicatorDefinition.objects.filter(department__isnull=True, is_active=True)
+    standard = IndicatorDefinition.objects.filter(
+        department__isnull=True, is_active=True, profile="dccg"
+    )
     assert [d.slug for d, _ in followed] == [d.slug for d in standard.order_by("position", "slug")]
     assert dict((d.slug, t) for d, t in followed)["major_complication"] == 0.15

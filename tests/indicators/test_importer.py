@@ -17,6 +17,7 @@ from departments.models import AuditEvent, Department, Hospital
 from indicators.models import Extract, OperationRow, RefusedRow
 from indicators.registry.errors import FileRefused
 from indicators.registry.importer import import_path, make_current
+from indicators.registry.profile_file import shipped
 from indicators.registry.synthetic import REGION_OF_HOSPITAL
 from tests.indicators.extract_files import CPRS, HEADER, ROWS, SAMPLE, csv_text, with_change
 
@@ -73,10 +74,9 @@ def test_hospitals_and_departments_come_from_the_extract_with_their_regions():
     assert not Hospital.objects.filter(region__isnull=True).exists()
 
 
-def test_every_demo_hospital_has_a_known_region():
-    from departments.regions import HOSPITAL_REGIONS
-
-    assert REGION_OF_HOSPITAL.items() <= HOSPITAL_REGIONS.items()
+def test_every_demo_hospital_has_its_region_in_the_hospital_table():
+    known = Hospital.objects.filter(code__in=REGION_OF_HOSPITAL).select_related("region")
+    assert {h.code: h.region.name for h in known} == REGION_OF_HOSPITAL
 
 
 @pytest.mark.parametrize(
@@ -257,7 +257,7 @@ def test_two_imports_at_once_are_serialised_and_both_accounted_for(tmp_path, pos
 
 def test_refused_file_error_has_both_languages():
     with pytest.raises(FileRefused) as refused:
-        from indicators.registry.profiles import DCCG
+        DCCG = shipped("dccg").profile()
         from indicators.registry.reader import read_extract
 
         read_extract(b"", DCCG)
@@ -291,23 +291,24 @@ def _table_exists(name: str) -> bool:
 
 
 def test_an_extracts_rows_are_its_own_partition_and_go_with_it(tmp_path, postgres):
-    from indicators.registry.load import partition_name
+    from indicators.registry.storage import partition_name
 
     first = import_path(SAMPLE).extract
     second = import_path(write(tmp_path, csv_text())).extract  # held: a few rows of A and B
-    first_table = partition_name(first.pk)
+    first_table = partition_name("registry_dccg", first.pk)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*), min(extract_id), max(extract_id) FROM {first_table}")  # noqa: S608
         assert cursor.fetchone() == (first.rows_imported, first.pk, first.pk)
         cursor.execute(
-            "SELECT relispartition FROM pg_class WHERE relname = %s", [partition_name(second.pk)]
+            "SELECT relispartition FROM pg_class WHERE relname = %s",
+            [partition_name("registry_dccg", second.pk)],
         )
         assert cursor.fetchone() == (True,)
     # A row's id is its extract and its line.
     for pk, line in OperationRow.objects.filter(extract=second).values_list("pk", "line"):
         assert pk == (second.pk << 32) | line
     # An extract holding no department's current rows can go, and its rows with it.
-    second_table = partition_name(second.pk)
+    second_table = partition_name("registry_dccg", second.pk)
     second.delete()
     assert not _table_exists(second_table)
     assert OperationRow.objects.filter(extract=first).count() == first.rows_imported
@@ -317,18 +318,18 @@ def test_an_extracts_rows_are_its_own_partition_and_go_with_it(tmp_path, postgre
 
 def test_an_import_that_fails_after_loading_leaves_no_table_behind(tmp_path, monkeypatch, postgres):
     from indicators.registry import importer
-    from indicators.registry.load import partition_name
+    from indicators.registry.storage import partition_name
 
     real_load = importer.load_rows
 
-    def load_then_fail(extract_id, validated, department_ids):
-        real_load(extract_id, validated, department_ids)
+    def load_then_fail(table, profile, extract_id, validated, department_ids):
+        real_load(table, profile, extract_id, validated, department_ids)
         raise importer.DatabaseError("connection lost")
 
     monkeypatch.setattr(importer, "load_rows", load_then_fail)
     failed = import_path(write(tmp_path, csv_text())).extract
     assert failed.status == "failed"
-    assert not _table_exists(partition_name(failed.pk))
+    assert not _table_exists(partition_name("registry_dccg", failed.pk))
     assert not OperationRow.objects.filter(extract=failed).exists()
 
 

@@ -20,7 +20,6 @@ from indicators.registry.profile_file import (
     load_profile,
     load_profile_data,
 )
-from indicators.registry.profiles import get_profile
 
 REGISTRIES = Path(__file__).resolve().parents[2] / "registries"
 
@@ -979,14 +978,6 @@ def test_the_shipped_profiles_load(name):
     spec = load_file(name)
     assert spec.slug == name.removesuffix(".toml")
     assert load_profile_data(json.loads(json.dumps(spec.as_dict()))) == spec
-
-
-def test_dccg_file_is_todays_python_profile():
-    spec, today = load_file("dccg.toml"), get_profile("dccg")
-    assert [(c.name, c.field, c.kind, c.required) for c in spec.columns] == [
-        (c.name, c.field, c.kind, c.required) for c in today.columns
-    ]
-    assert spec.profile() == today  # labels, lengths, ranges, choices, key, dates, places too
 
 
 def test_dccg_file_has_the_standard_indicators_of_the_migrations():

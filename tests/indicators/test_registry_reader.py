@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from indicators.registry import reader, synthetic
 from indicators.registry.errors import FileRefused
-from indicators.registry.profiles import DCCG
+from indicators.registry.profile_file import shipped
 from indicators.registry.pseudonym import pseudonymiser
 from indicators.registry.reader import read_extract
 from indicators.registry.validate import validate
@@ -26,6 +26,8 @@ from tests.indicators.extract_files import (
     csv_text,
     with_change,
 )
+
+DCCG = shipped("dccg").profile()
 
 PSEUDONYMS = pseudonymiser("test-key")
 
@@ -94,7 +96,7 @@ INVALID = [
     ("alder", "121", "integer_range"),
     ("alder", "-1", "integer_range"),
     ("koen", "X", "choice"),
-    ("bmi", "27.4", "decimal_format"),
+    ("bmi", "27,4,1", "decimal_format"),
     ("bmi", "tyk", "decimal_format"),
     ("anastomose", "måske", "choice"),
     ("anastomoselaekage", "2", "choice"),
@@ -145,7 +147,7 @@ def test_allowed_values_are_imported(column, value):
 
 
 def test_a_row_with_several_faults_reports_the_first_and_keeps_all():
-    result = check(csv_text(with_change(2, asa="9", koen="X", bmi="1.5")))
+    result = check(csv_text(with_change(2, asa="9", koen="X", bmi="1,5,0")))
     refusal = only_refusal(result)
     assert refusal.column == "asa"
     assert [d["column"] for d in refusal.details] == ["asa", "koen", "bmi"]

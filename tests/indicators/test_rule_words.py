@@ -9,11 +9,13 @@ import pytest
 
 from indicators import rules
 from indicators.models import IndicatorDefinition
-from indicators.registry.profiles import get_profile
+from indicators.registry.profile_file import shipped
 from indicators.rules.words import describe_definition, describe_measure, describe_rule
 
 STANDARD = importlib.import_module("indicators.migrations.0003_standard_definitions").STANDARD
-FIELDS = rules.fields_for_profile(get_profile("dccg"))
+FIELDS = rules.fields_for_profile(shipped("dccg").profile())
+# Words name the fields of the installed profile (the database holds it).
+pytestmark = pytest.mark.django_db
 
 
 def words(rule) -> tuple[str, str]:

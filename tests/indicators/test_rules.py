@@ -256,14 +256,14 @@ def _definition(**kwargs) -> IndicatorDefinition:
     return IndicatorDefinition(**values)
 
 
-def test_clean_accepts_a_valid_definition():
+def test_clean_accepts_a_valid_definition(db):
     _definition().clean()
     _definition(
         kind="measure", event=None, measure={"days": ["operation_date", "discharge_date"]}
     ).clean()
 
 
-def test_clean_refuses_bad_rules_in_the_active_language():
+def test_clean_refuses_bad_rules_in_the_active_language(db):
     bad = _definition(event={"field": "site", "op": "eq", "value": "colon"})
     with translation.override("da"), pytest.raises(ValidationError) as refused:
         bad.clean()
@@ -273,7 +273,7 @@ def test_clean_refuses_bad_rules_in_the_active_language():
     assert "is not a valid value" in refused.value.message_dict["event"][0]
 
 
-def test_clean_checks_kind_measure_and_target():
+def test_clean_checks_kind_measure_and_target(db):
     with pytest.raises(ValidationError) as refused:
         _definition(kind="measure", measure=None).clean()
     assert {"measure", "event"} <= set(refused.value.message_dict)

@@ -47,7 +47,7 @@ def department() -> Department:
 
 @pytest.fixture
 def computation() -> Computation:
-    registry = Registry.objects.create(slug="dccg", name="DCCG")
+    registry = Registry.objects.get(slug="dccg")
     return Computation.objects.create(registry=registry, status="done", is_current=True)
 
 

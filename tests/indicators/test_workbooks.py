@@ -16,7 +16,7 @@ from django.core.management import CommandError, call_command
 from indicators.models import Extract
 from indicators.registry import reader
 from indicators.registry.errors import FileRefused
-from indicators.registry.profiles import get_profile
+from indicators.registry.profile_file import shipped
 from tests.indicators.extract_files import COLUMNS, ROWS
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +51,9 @@ def valid_rows() -> list[list]:
 
 
 def test_a_streamed_workbook_reads_as_before():
-    table = reader.read_extract(workbook(valid_rows() + [[None] * 3] * 5), get_profile("dccg"))
+    table = reader.read_extract(
+        workbook(valid_rows() + [[None] * 3] * 5), shipped("dccg").profile()
+    )
     assert table.rows_read == 3 and list(table.lines) == [2, 3, 4]
 
 
@@ -74,7 +76,7 @@ def test_a_workbook_that_unpacks_far_beyond_the_upload_limit_is_refused(settings
     data = workbook(rows)
     assert len(data) < settings.UPLOAD_MAX_BYTES
     with pytest.raises(FileRefused) as refused:
-        reader.read_extract(data, get_profile("dccg"))
+        reader.read_extract(data, shipped("dccg").profile())
     assert refused.value.reason.code == "workbook_too_large"
 
 
@@ -95,10 +97,10 @@ def test_the_workbook_bomb_is_refused_under_a_memory_cap(tmp_path):
         django.setup()
         from indicators.registry import reader
         from indicators.registry.errors import FileRefused
-        from indicators.registry.profiles import get_profile
+        from indicators.registry.profile_file import shipped
         data = open({str(path)!r}, "rb").read()
         try:
-            reader.read_extract(data, get_profile("dccg"))
+            reader.read_extract(data, shipped("dccg").profile())
             print("READ")
         except FileRefused as refused:
             print(refused.reason.code)

@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from departments.models import Department
 from indicators.models import Extract, IndicatorDefinition
+from indicators.registry import catalog
 from indicators.services.selectors import (
     ANY,
     RESULT_FIELDS,
@@ -45,6 +46,10 @@ class Command(BaseCommand):
         parser.add_argument("--registry", default="dccg")
 
     def handle(self, *args, period, department, indicator, fmt, registry, **options):
+        try:
+            catalog.spec(registry)
+        except catalog.UnknownRegistry as unknown:
+            raise CommandError(f"{unknown.da} / {unknown.en}") from None
         computation = current_computation(registry)
         where = {}
         if department is not None:
@@ -57,7 +62,9 @@ class Command(BaseCommand):
                         f"Ukendt afdeling {department!r}. / Unknown department {department!r}."
                     )
         if indicator is not None:
-            where["definition"] = IndicatorDefinition.objects.filter(slug=indicator).first()
+            where["definition"] = IndicatorDefinition.objects.filter(
+                slug=indicator, profile=registry
+            ).first()
             if where["definition"] is None:
                 raise CommandError(
                     f"Ukendt indikator {indicator!r}. / Unknown indicator {indicator!r}."

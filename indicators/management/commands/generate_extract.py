@@ -1,10 +1,13 @@
-"""Write a synthetic DCCG-style registry extract (for demos, tests and benchmarks).
+"""Write a synthetic registry extract (for demos, tests and benchmarks).
 
     python manage.py generate_extract --rows 1000000 --out bench/data/extract.csv
     python manage.py generate_extract --rows 20000 --start 2023-11-01 --end 2026-10-31 --out x.csv
+    python manage.py generate_extract --profile kraeftpakke --rows 50000 --out kp.csv
 
-Without --start/--end the operations run from 2019 to 2024, so that a seed always gives the same
-file. The work is done by indicators.registry.synthetic; this command only checks the arguments.
+``--profile dccg`` (the default) and ``kraeftpakke`` give realistic data
+(``indicators.registry.synthetic``, ``synthetic_profiles``); any other installed registry gets
+valid random data made from its profile. Without --start/--end the dates run from 2019 to 2024,
+so that a seed always gives the same file. This command only checks the arguments.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from indicators.registry import synthetic
+from indicators.registry import catalog, synthetic, synthetic_profiles
 from qualityportal.formatting import count_text, number, plain_number
 
 
@@ -29,13 +32,14 @@ def _date(text: str) -> dt.date:
 
 
 class Command(BaseCommand):
-    help = "Skriv et syntetisk DCCG-udtræk (CSV eller xlsx) til brug for demo, test og benchmark."
+    help = "Skriv et syntetisk registerudtræk (CSV eller xlsx) til demo, test og benchmark."
 
     def add_arguments(self, parser):
         parser.add_argument("--rows", type=int, required=True, help="antal rækker (operationer)")
         parser.add_argument("--seed", type=int, default=1, help="samme seed giver samme fil")
         parser.add_argument("--format", choices=["csv", "xlsx"], default="csv", dest="fmt")
         parser.add_argument("--out", required=True, help="filen der skrives")
+        parser.add_argument("--profile", default="dccg", help="et installeret registers slug")
         start, end = synthetic.DEFAULT_START, synthetic.DEFAULT_END
         parser.add_argument("--start", help=f"første operationsdato (ÅÅÅÅ-MM-DD; {start})")
         parser.add_argument("--end", help=f"sidste operationsdato (ÅÅÅÅ-MM-DD; {end})")
@@ -49,8 +53,13 @@ class Command(BaseCommand):
         out: str,
         start: str | None = None,
         end: str | None = None,
+        profile: str = "dccg",
         **options,
     ):
+        try:
+            spec = catalog.spec(profile)
+        except catalog.UnknownRegistry as unknown:
+            raise CommandError(f"{unknown.da} / {unknown.en}") from None
         if rows < 1:
             raise CommandError(
                 f"--rows skal være mindst 1, ikke {rows}. / --rows must be at least 1."
@@ -70,7 +79,19 @@ class Command(BaseCommand):
         path = Path(out)
         path.parent.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        frame = synthetic.generate_frame(rows, seed=seed, start=first, end=last)
-        synthetic.write_extract(frame, path, fmt=fmt)
+        if profile == "dccg":
+            frame = synthetic.generate_frame(rows, seed=seed, start=first, end=last)
+            synthetic.write_extract(frame, path, fmt=fmt)
+        else:
+            if profile == "kraeftpakke":
+                frame = synthetic_profiles.kraeftpakke_frame(rows, seed=seed, start=first, end=last)
+            else:
+                try:
+                    frame = synthetic_profiles.profile_frame(
+                        spec, rows, seed=seed, start=first, end=last
+                    )
+                except ValueError as exc:
+                    raise CommandError(str(exc)) from None
+            synthetic_profiles.write_profile_extract(frame, path, spec, fmt=fmt)
         seconds = number(time.perf_counter() - started, 1)
         self.stdout.write(f"Skrev {count_text(rows)} rækker til {path} ({seconds} s)")

@@ -13,9 +13,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from indicators.models import Extract
+from indicators.registry import catalog
 from indicators.registry.errors import FileRefused
 from indicators.registry.importer import import_path
-from indicators.registry.profiles import PROFILES
 from indicators.services import currency
 
 
@@ -24,7 +24,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("path", type=Path)
-        parser.add_argument("--profile", default="dccg", choices=sorted(PROFILES))
+        parser.add_argument("--profile", default="dccg", help="an installed registry's slug")
         parser.add_argument("--json", action="store_true", help="print one JSON object")
         parser.add_argument(
             "--force",
@@ -36,6 +36,10 @@ class Command(BaseCommand):
     def handle(self, *args, path: Path, profile: str, json: bool, force: bool, **options):
         if not path.is_file():
             raise CommandError(f"Filen findes ikke / no such file: {path}")
+        try:
+            catalog.spec(profile)
+        except catalog.UnknownRegistry as unknown:
+            raise CommandError(f"{unknown.da} / {unknown.en}") from None
         try:
             outcome = import_path(path, profile_slug=profile, force=force)
         except FileRefused as refused:
