@@ -69,7 +69,10 @@ def test_a_clinician_reads_the_dashboard_and_an_indicator_in_time(page, koege):
     page.wait_for_selector("#tile-major_complication")
     page.wait_for_selector(".sparkline.js-plotly-plot .main-svg")
     tiles = page.locator("article.tile")
-    assert tiles.count() == IndicatorDefinition.objects.filter(department__isnull=True).count()
+    assert (
+        tiles.count()
+        == IndicatorDefinition.objects.filter(department__isnull=True, profile="dccg").count()
+    )
     assert page.locator(".sparkline.js-plotly-plot:has(svg.main-svg)").count() == tiles.count()
     # By default the last 12 months, with the monthly SPC read in words beside the icons.
     assert tile_periods(page) == {"Seneste 12 måneder: jan – dec 2024"}

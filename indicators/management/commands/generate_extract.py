@@ -56,10 +56,12 @@ class Command(BaseCommand):
         profile: str = "dccg",
         **options,
     ):
-        try:
-            spec = catalog.spec(profile)
-        except catalog.UnknownRegistry as unknown:
-            raise CommandError(f"{unknown.da} / {unknown.en}") from None
+        spec = None
+        if profile != "dccg":  # DCCG's generator needs no profile (nor a database)
+            try:
+                spec = catalog.spec(profile)
+            except catalog.UnknownRegistry as unknown:
+                raise CommandError(f"{unknown.da} / {unknown.en}") from None
         if rows < 1:
             raise CommandError(
                 f"--rows skal være mindst 1, ikke {rows}. / --rows must be at least 1."
