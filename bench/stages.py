@@ -27,13 +27,13 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def stage_import(path: str) -> dict:
+def stage_import(path: str, profile: str = "dccg") -> dict:
     """The portal's own import, end to end: read, validate, pseudonymise, COPY, make current."""
     _setup()
     from indicators.registry.importer import import_path
 
     start = time.perf_counter()
-    outcome = import_path(Path(path))
+    outcome = import_path(Path(path), profile_slug=profile)
     seconds = time.perf_counter() - start
     extract = outcome.extract
     assert extract.status == "done", extract.message_en
@@ -72,11 +72,14 @@ def stage_reset() -> dict:
     _setup()
     from django.db import connection
 
-    from indicators.models import DepartmentIndicator, Extract
+    from indicators.models import DepartmentIndicator, Extract, Registry
 
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {Extract._meta.db_table} CASCADE")
         cursor.execute(f"TRUNCATE {DepartmentIndicator._meta.db_table}")
+        # Every registry's rows (DCCG's table went with the CASCADE; the others have no key).
+        for table in Registry.objects.exclude(row_table="").values_list("row_table", flat=True):
+            cursor.execute(f'TRUNCATE "{table}"')
     from django.conf import settings
 
     if settings.CELERY_BROKER_URL:
@@ -86,13 +89,13 @@ def stage_reset() -> dict:
     return {}
 
 
-def stage_recompute() -> dict:
+def stage_recompute(registry_slug: str = "dccg") -> dict:
     """A full recompute of every standard indicator: read rows, compute, write, make current."""
     _setup()
     from indicators.models import Registry
     from indicators.services.computations import recompute
 
-    registry = Registry.objects.get(slug="dccg")
+    registry = Registry.objects.get(slug=registry_slug)
     start = time.perf_counter()
     computation = recompute(registry, reason="benchmark")
     seconds = time.perf_counter() - start
@@ -113,7 +116,7 @@ def stage_recompute_floor() -> dict:
 
     from indicators.models import Extract, OperationRow
 
-    extract = Extract.objects.get(is_current=True)
+    extract = Extract.objects.get(is_current=True, registry__slug="dccg")
     columns = (
         "department_id, operation_date, discharge_date, reoperation_date, readmission_date, "
         "death_date, clavien_dindo, anastomosis, anastomotic_leak"

@@ -251,11 +251,20 @@ class OwnIndicatorForm(forms.Form):
     measure_from = forms.ChoiceField(label=gettext_lazy("Dage fra"), required=False)
     measure_to = forms.ChoiceField(label=gettext_lazy("Dage til"), required=False)
 
-    def __init__(self, data=None, *, department: Department, draft: bool = False, **kwargs):
+    def __init__(
+        self,
+        data=None,
+        *,
+        department: Department,
+        registry: str = "dccg",
+        draft: bool = False,
+        **kwargs,
+    ):
         super().__init__(data, prefix="own", **kwargs)
         self.department = department
+        self.registry = registry  # the indicator belongs to it and uses its fields
         self.draft = draft
-        self.fields_spec = rule_fields()
+        self.fields_spec = rule_fields(registry)
         lang = language()
         dates = [
             (f.name, f.label_en if lang == "en" else f.label_da)
@@ -328,7 +337,7 @@ class OwnIndicatorForm(forms.Form):
     def draft_definition(self) -> IndicatorDefinition:
         """An unsaved definition of the department, for the preview."""
         return IndicatorDefinition(
-            profile="dccg", department=self.department, **self.definition_kwargs()
+            profile=self.registry, department=self.department, **self.definition_kwargs()
         )
 
     def all_messages(self) -> dict[str, list[str]]:

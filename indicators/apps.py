@@ -15,10 +15,12 @@ class IndicatorsConfig(AppConfig):
         post_migrate.connect(install_shipped_registries, sender=self)
 
 
-def install_shipped_registries(sender, using="default", **kwargs) -> None:
+def install_shipped_registries(sender, using="default", plan=None, **kwargs) -> None:
     """``migrate`` installs every profile in ``registries/`` (a newer file upgrades; the same
     file changes nothing). A shipped file that does not hold stops ``migrate`` with its problems."""
     from indicators.services.registries import install_directory
 
+    if plan and any(backwards for _migration, backwards in plan):
+        return  # migrated back: the tables the profiles need may be gone
     if using == "default":
         install_directory(via="migrate")

@@ -68,13 +68,19 @@ def registry_order(slugs: Iterable[str]) -> list[str]:
     return sorted(set(slugs), key=lambda slug: (installed.get(slug, 10**9), slug))
 
 
-def indicator_for(department: Department, slug: str) -> tuple[IndicatorDefinition, float | None]:
-    """A standard indicator or the department's own, with the department's target; else 404."""
-    definition = (
-        IndicatorDefinition.objects.filter(slug=slug, is_active=True)
-        .filter(Q(department__isnull=True) | Q(department=department))
-        .first()
+def indicator_for(
+    department: Department, slug: str, registry: str | None = None
+) -> tuple[IndicatorDefinition, float | None]:
+    """A standard indicator or the department's own, with the department's target; else 404.
+
+    A slug is unique within its registry; where two registries share one, ``registry`` (the
+    pages' ``?registry=``) chooses, else the registry installed first."""
+    found = IndicatorDefinition.objects.filter(slug=slug, is_active=True).filter(
+        Q(department__isnull=True) | Q(department=department)
     )
+    if registry:
+        found = found.filter(profile=registry)
+    definition = found.order_by("pk").first()
     if definition is None:
         raise Http404("No such indicator")
     choice = DepartmentIndicator.objects.filter(department=department, definition=definition)

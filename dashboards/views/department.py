@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -13,6 +14,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
@@ -22,6 +24,7 @@ from dashboards.figures.common import locale_dictionary
 from dashboards.figures.sparkline import sparkline_figure
 from departments import access
 from departments.models import Department, Role
+from indicators.models import CurrentRows
 from indicators.registry import catalog
 from indicators.services import currency
 from indicators.services.disclosure import threshold
@@ -37,6 +40,8 @@ from qualityportal.formatting import current_language as language
 
 # --- shared by the department's pages ---------------------------------------------------------
 
+SLUG = re.compile(r"[a-z][a-z0-9_]{1,39}")
+
 
 @dataclass(frozen=True)
 class PageQuery:
@@ -49,6 +54,8 @@ class PageQuery:
     chart: str = ""
     # No period type asked for: the dashboard's tiles show the department's summary window.
     summary: bool = False
+    # The registry of the indicator page's slug, where two registries share one.
+    registry: str = ""
 
     @classmethod
     def from_request(cls, request) -> PageQuery:
@@ -69,6 +76,7 @@ class PageQuery:
             ),
             chart=get.get("chart", "") if get.get("chart") in ("run", "p") else "",
             summary=period_type not in selectors.PERIOD_TYPES,
+            registry=registry if SLUG.fullmatch(registry := get.get("registry", "")) else "",
         )
 
     def params(self, *, period_type: bool = True, chart: bool = False) -> dict[str, str]:
@@ -78,6 +86,7 @@ class PageQuery:
             "to": f"{self.date_to:%Y-%m}" if self.date_to else "",
             **self.filters.as_dict(),
             "chart": self.chart if chart else "",
+            "registry": self.registry,
         }
         return {k: v for k, v in found.items() if v}
 
@@ -106,15 +115,33 @@ def settings_url(user, department: Department) -> str:
     return reverse("department_settings", args=[department.code])
 
 
-def page_context(request, department: Department, query: PageQuery) -> dict:
-    """What every department page shows around its content: the switcher and the form."""
+def _sources(department: Department, registry: str | None) -> list[dict]:
+    rows = CurrentRows.objects.filter(department=department).select_related("extract", "registry")
+    if registry:
+        rows = rows.filter(registry__slug=registry)
+    found = list(rows.order_by("registry_id"))
+    lang = translation.get_language() or "da"
+    return [
+        {
+            "source": row,
+            "registry": row.registry.display_name(lang) if len(found) > 1 else "",
+        }
+        for row in found
+    ]
+
+
+def page_context(
+    request, department: Department, query: PageQuery, registry: str | None = None
+) -> dict:
+    """What every department page shows around its content: the switcher, the form and where
+    its numbers come from (the extract of each registry, or of the page's ``registry``)."""
     # A department left with no current rows drops out of the list.
     others = currency.with_current_rows(
         Department.objects.filter(pk__in=access.exact_scope(request.user))
     ).order_by("name", "code")
     return {
         "department": department,
-        "source": currency.source_of(department),
+        "sources": _sources(department, registry),
         "switch_departments": list(others),
         "settings_url": settings_url(request.user, department),
         "query": query,
@@ -207,13 +234,22 @@ def _tile(tile: selectors.Tile, board, query: PageQuery, exact: bool, lang: str)
     definition = tile.definition
     kind, name = definition.kind, definition.name(lang)
     url = reverse("indicator_detail", args=[board.department.code, definition.slug])
+    # A slug is unique within its registry: with several registries on the board, the links
+    # name theirs, and two equal slugs get figures of their own.
+    several = len({d.profile for d, _target in board.follows}) > 1
+    registry = {"registry": definition.profile} if several else {}
+    slugs = [d.slug for d, _target in board.follows]
+    figure = definition.slug
+    if slugs.count(definition.slug) > 1:
+        figure = f"{definition.profile}-{definition.slug}"
+    params = query.params(period_type=False) | registry
     found = {
         "slug": definition.slug,
         "name": name,
-        "url": url + query.query_string(period_type=False),
+        "url": url + ("?" + urlencode(params) if params else ""),
         "kind": kind,
         "target": target_text(tile.target, definition, lang),
-        "figure_id": f"spark-{definition.slug}",
+        "figure_id": f"spark-{figure}",
     }
     latest = tile.latest
     if latest is not None:
@@ -232,7 +268,7 @@ def _tile(tile: selectors.Tile, board, query: PageQuery, exact: bool, lang: str)
             patients_url=(
                 reverse("indicator_patients", args=[board.department.code, definition.slug])
                 + "?"
-                + urlencode({"period": period.code, **query.filters.as_dict()})
+                + urlencode({"period": period.code, **query.filters.as_dict(), **registry})
                 if exact
                 else ""
             ),

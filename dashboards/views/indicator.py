@@ -37,8 +37,8 @@ from qualityportal.formatting import (
 
 def _history(request, code: str, slug: str):
     department = access.get_department_for(request.user, code, "aggregate")
-    definition, target = selectors.indicator_for(department, slug)
     query = PageQuery.from_request(request)
+    definition, target = selectors.indicator_for(department, slug, query.registry or None)
     chart = query.chart if definition.kind == "proportion" else "run"
     history = selectors.indicator_history(
         department,
@@ -148,7 +148,7 @@ def indicator_detail(request, code: str, slug: str):
                 "patients_url": link if exact else "",
             }
         )
-    context = page_context(request, department, query) | {
+    context = page_context(request, department, query, definition.profile) | {
         "definition": definition,
         "name": name,
         "description": definition.description_en

@@ -96,8 +96,8 @@ def _generic_row(record: dict, columns, lang: str) -> dict:
 @require_GET
 def indicator_patients(request, code: str, slug: str):
     department = access.get_department_for(request.user, code, "patients")
-    definition, _target = selectors.indicator_for(department, slug)
     query = PageQuery.from_request(request)
+    definition, _target = selectors.indicator_for(department, slug, query.registry or None)
     period = selectors.parse_period(request.GET.get("period"))
     if period is None:
         messages.error(request, _("Vælg en periode (ÅÅÅÅ-MM) for at se patienterne."))
@@ -117,7 +117,7 @@ def indicator_patients(request, code: str, slug: str):
         },
     )
     lang = language()
-    context = page_context(request, department, query) | {
+    context = page_context(request, department, query, definition.profile) | {
         "definition": definition,
         "name": definition.name(lang),
         "period": period,

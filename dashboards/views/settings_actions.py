@@ -29,7 +29,7 @@ from indicators.models import ChangeMarker, IndicatorDefinition
 from indicators.services import settings_actions as doors
 
 
-def _save_indicators(request, department, available, chosen):
+def _save_indicators(request, department, available, chosen, registry):
     form = IndicatorsForm(
         request.POST, definitions=available, chosen=chosen, summary=department.tile_summary
     )
@@ -42,6 +42,7 @@ def _save_indicators(request, department, available, chosen):
     doors.save_indicator_choices(
         department,
         wanted,
+        registry=registry,
         summary=form.cleaned_data["summary"],
         user=request.user,
         request=request,
@@ -50,13 +51,17 @@ def _save_indicators(request, department, available, chosen):
     return "indikatorer", None
 
 
-def _save_own(request, department, available, chosen):
-    form = OwnIndicatorForm(request.POST, department=department)
+def _save_own(request, department, available, chosen, registry):
+    form = OwnIndicatorForm(request.POST, department=department, registry=registry)
     if not form.is_valid():
         return None, ("own", form)
     try:
         definition = doors.add_own_indicator(
-            department, user=request.user, request=request, **form.definition_kwargs()
+            department,
+            user=request.user,
+            request=request,
+            profile=registry,
+            **form.definition_kwargs(),
         )
     except ValidationError as error:
         for field, problems in error.message_dict.items():
@@ -72,7 +77,7 @@ def _save_own(request, department, available, chosen):
     return "egne", None
 
 
-def _deactivate_own(request, department, available, chosen):
+def _deactivate_own(request, department, available, chosen, registry):
     definition = _own_definition(department, request.POST.get("definition", ""))
     doors.remove_own_indicator(definition, user=request.user, request=request)
     messages.success(
@@ -93,7 +98,7 @@ def _own_definition(department: Department, pk: str) -> IndicatorDefinition:
     return found
 
 
-def _add_marker(request, department, available, chosen):
+def _add_marker(request, department, available, chosen, registry):
     form = ChangeMarkerForm(request.POST, definitions=available)
     if not form.is_valid():
         return None, ("marker", form)
@@ -111,7 +116,7 @@ def _add_marker(request, department, available, chosen):
     return "markoerer", None
 
 
-def _delete_marker(request, department, available, chosen):
+def _delete_marker(request, department, available, chosen, registry):
     pk = request.POST.get("marker", "")
     marker = (
         ChangeMarker.objects.filter(department=department, pk=int(pk)).first()

@@ -60,9 +60,10 @@ def own_indicator_page(request, code: str, slug: str):
     definition = get_object_or_404(
         IndicatorDefinition, slug=slug, department=department, is_active=True
     )
-    form = OwnIndicatorForm(department=department, initial=_initial(definition))
+    registry = definition.profile
+    form = OwnIndicatorForm(department=department, registry=registry, initial=_initial(definition))
     if request.method == "POST":
-        form = OwnIndicatorForm(request.POST, department=department)
+        form = OwnIndicatorForm(request.POST, department=department, registry=registry)
         if form.is_valid():
             fields = form.definition_kwargs()
             try:
@@ -106,6 +107,7 @@ def own_indicator_page(request, code: str, slug: str):
             "extract": source.extract if source else None,
             "ci_label": ci_label(lang),
             "builder_schema": builder_schema(definition.profile),
+            "registry": definition.profile,
             "preview_url": reverse("department_settings_preview", args=[department.code]),
             "settings_url": reverse("department_settings", args=[department.code]),
             "settings_current": True,

@@ -10,14 +10,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from dashboards.forms_settings import OwnIndicatorForm, language
+from dashboards.views.settings import chosen_registry
 from departments import access
 from departments.models import Department
 from indicators.models import Extract, IndicatorDefinition
 from indicators.services import currency
 from indicators.services.preview import PreviewRow, preview_definition
 from qualityportal.formatting import ci_label, count_text, range_text, value_text
-
-PROFILE = "dccg"
 
 
 @login_required
@@ -26,10 +25,11 @@ def settings_preview(request, code: str):
     """The draft own indicator computed on the department's rows of the current extract,
     nothing saved. Invalid drafts answer ``ok: false`` with the errors by field."""
     department = access.get_department_for(request.user, code, "coordinate")
-    form = OwnIndicatorForm(request.POST, department=department, draft=True)
+    registry, _choices = chosen_registry(request, department)
+    form = OwnIndicatorForm(request.POST, department=department, registry=registry, draft=True)
     if not form.is_valid():
         return JsonResponse({"ok": False, "errors": form.all_messages()})
-    source = currency.source_of(department, PROFILE)
+    source = currency.source_of(department, registry)
     extract = source.extract if source else None
     if extract is None:
         return JsonResponse(

@@ -135,8 +135,8 @@ REASONS: dict[str, tuple[str, str]] = {
         "is not kept.",
     ),
     "duplicate_row": (
-        "Samme patient, operationsdato og procedurekode som linje {first_line}.",
-        "Same patient, operation date and procedure code as line {first_line}.",
+        "Samme {key_da} som linje {first_line} (rækkens nøgle).",
+        "Same {key_en} as line {first_line} (the row's key).",
     ),
 }
 

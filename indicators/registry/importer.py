@@ -233,7 +233,7 @@ def _process(
         _set_stage(extract_id, S.VALIDATING, 30, rows_read=table.rows_read)
         validated = validate(table, profile, pseudonymiser(settings.PSEUDONYM_KEY))
         _set_stage(extract_id, S.LOADING, 60)
-        _load(extract_id, table, validated, force=force)
+        _load(extract_id, table, validated, profile, force=force)
     except _AlreadyImported as already:
         fail_import(extract_id, reason("already_imported", extract=already.earlier.pk))
     except Exception as exc:  # whatever broke (psycopg's AdminShutdown in a COPY
@@ -246,7 +246,10 @@ def _process(
     return ImportOutcome(extract, already_imported=extract.error_code == "already_imported")
 
 
-def _load(extract_id: int, table: RawTable, validated: Validated, *, force: bool) -> Extract:
+def _load(
+    extract_id: int, table: RawTable, validated: Validated, profile: Profile, *, force: bool
+) -> Extract:
+    """Load what was validated with ``profile`` (the version the file was read with)."""
     with transaction.atomic():
         extract = Extract.objects.select_related("registry").get(pk=extract_id)
         # The registry row is the lock: imports of one registry run one at a time, and the
@@ -255,7 +258,6 @@ def _load(extract_id: int, table: RawTable, validated: Validated, *, force: bool
         earlier = find_done_extract(extract.registry, extract.sha256)
         if earlier is not None:
             raise _AlreadyImported(earlier)
-        profile = catalog.profile(extract.registry.slug)
         departments = upsert_departments(_department_records(validated, profile))
         department_ids = {code: d.pk for code, d in departments.items()}
         imported = load_rows(

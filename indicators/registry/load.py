@@ -51,10 +51,14 @@ def load_rows(
 
 
 def drop_partition(table: str, extract_id: int) -> None:
-    """Remove an extract's (empty) partition once the extract is deleted."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+    """Remove an extract's rows once the extract is deleted: its partition on PostgreSQL, its
+    rows of the plain table elsewhere (a registry's table has no key to cascade them)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
             cursor.execute("SELECT portal_drop_rows_partition(%s, %s)", [table, int(extract_id)])
+        else:
+            quoted = connection.ops.quote_name(table)
+            cursor.execute(f"DELETE FROM {quoted} WHERE extract_id = %s", [int(extract_id)])  # noqa: S608
 
 
 class _Writer:
@@ -65,6 +69,13 @@ class _Writer:
         self.cpr_field = next(c.field for c in profile.columns if c.kind == "cpr")
         self.department_field = profile.column(profile.department_code).field
         self.period_field = storage.period_field(profile)
+        # Whole numbers are written as their column's type (bounds may have changed since).
+        types = storage.sql_types(table) if connection.vendor == "postgresql" else {}
+        self.casts = {
+            name: storage.ARROW_INTS[types[name]]
+            for name in self.fields
+            if types.get(name) in storage.ARROW_INTS
+        }
         departments = validated.values[self.department_field]
         self.department_of_value = np.array(
             [department_ids.get(code, 0) for code in departments.distinct.to_pylist()],
@@ -94,6 +105,8 @@ class _Writer:
         }  # fmt: skip
         for name in self.fields:
             columns[name] = validated.take(name, rows)
+            if name in self.casts and columns[name].type != self.casts[name]:
+                columns[name] = columns[name].cast(self.casts[name])
         return pa.table([columns[name] for name in self.names], names=self.names)
 
     def copy_partition(self) -> None:

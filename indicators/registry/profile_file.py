@@ -10,6 +10,7 @@ message in Danish and English. Pure: no database, no Django.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import hashlib
 import json
@@ -164,12 +165,21 @@ class ProfileSpec:
         return hashlib.sha256(text.encode()).hexdigest()
 
     def profile(self) -> Profile:
-        """The importer's view of this registry (``indicators.registry.profiles.Profile``)."""
+        """The importer's view of this registry (``indicators.registry.profiles.Profile``).
+
+        The CPR number, the hospital, the department and the period date are required whatever
+        the file says: a row without them cannot be told apart from other patients' rows, placed
+        or counted (without the CPR number, every such row would share one pseudonym)."""
+        needed = {self.hospital_code, self.department_code, self.period}
+        columns = tuple(
+            dataclasses.replace(c, required=True) if c.kind == "cpr" or c.name in needed else c
+            for c in self.columns
+        )
         return Profile(
             slug=self.slug,
             version=self.version,
             name=self.name_da,
-            columns=self.columns,
+            columns=columns,
             key=self.key,
             date_orders=self.date_orders,
             hospital_code=self.hospital_code,
@@ -338,7 +348,14 @@ class _Check:
                 f"'format' must be {FORMAT}; the portal reads profiles in format {FORMAT}.",
             )
         slug = self.get(data, "slug", "", True)
-        if slug is not _MISSING and not (isinstance(slug, str) and SLUG.fullmatch(slug)):
+        if isinstance(slug, str) and SLUG.fullmatch(slug) and re.search(r"_x\d+$", slug):
+            self.add(
+                "slug",
+                "'slug' må ikke ende på _x og et tal (sådan navngives et udtræks tabel).",
+                "'slug' may not end in _x and a number (that is how an extract's table is named).",
+            )
+            slug = _MISSING
+        elif slug is not _MISSING and not (isinstance(slug, str) and SLUG.fullmatch(slug)):
             self.add(
                 "slug",
                 "'slug' skal være 2-40 tegn: små bogstaver a-z, cifre og _, først et bogstav.",
@@ -379,7 +396,27 @@ class _Check:
             if c["name"] is not _MISSING:
                 kinds.setdefault(c["name"], None if c["kind"] is _MISSING else c["kind"])
         twice = self.unique(columns, "name", "navnet", "name")
-        self.unique([c for c in columns if c["path"] not in twice], "field", "feltnavnet", "field")
+        # A file's header is read case-insensitively, so names may not differ by case alone.
+        lower: dict[str, str] = {}
+        for c in columns:
+            name = c["name"]
+            if name is _MISSING or c["path"] in twice:
+                continue
+            if name.lower() in lower and lower[name.lower()] != name:
+                twice.add(c["path"])
+                self.add(
+                    f"{c['path']}.name",
+                    f"{name!r} adskiller sig kun ved store og små bogstaver fra "
+                    f"{lower[name.lower()]!r}; filens overskrift læses uden forskel på dem.",
+                    f"{name!r} differs only in case from {lower[name.lower()]!r}; the file's "
+                    "header is read without telling them apart.",
+                )
+            lower.setdefault(name.lower(), name)
+        self.unique(
+            [dict(c, field=c["field"].lower() if isinstance(c["field"], str) else c["field"])
+             for c in columns if c["path"] not in twice],
+            "field", "feltnavnet", "field",  # upper and lower case count as the same
+        )  # fmt: skip
         cprs = [c for c in columns if c["kind"] == "cpr"]
         if not cprs and self.tables_ok(data, "columns"):
             self.add(
@@ -456,13 +493,15 @@ class _Check:
         field = self.get(table, "field", path, False)
         if field is _MISSING:
             field = name
-        if field is not _MISSING and not (isinstance(field, str) and field.isidentifier()):
+        if field is not _MISSING and not (
+            isinstance(field, str) and field.isidentifier() and len(field.encode()) <= 63
+        ):
             self.add(
                 f"{path}.field",
                 f"{field!r} kan ikke være et feltnavn (bogstaver, cifre og _, ikke først et "
-                "ciffer); giv kolonnen et 'field'.",
-                f"{field!r} cannot be a field name (letters, digits and _, not a digit first); "
-                "give the column a 'field'.",
+                "ciffer, højst 63 bytes); giv kolonnen et 'field'.",
+                f"{field!r} cannot be a field name (letters, digits and _, not a digit first, at "
+                "most 63 bytes); give the column a 'field'.",
             )
             field = _MISSING
         kind = self.get(table, "kind", path, True)

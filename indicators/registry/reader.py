@@ -313,6 +313,13 @@ def _parse_header(header_text: str, delimiter: str) -> list[str]:
 
 
 def _check_header(header: list[str], profile: Profile) -> None:
+    """Refuse a header the profile cannot read; name each column as the profile does.
+
+    Headers are read case-insensitively (an export may write ``CPR`` for ``cpr``): a name that
+    is a profile column's, whatever its case, becomes exactly that column's name (in place);
+    any other is kept lower-cased, as extra data."""
+    names = {column.name.lower(): column.name for column in profile.columns}
+    header[:] = [names.get(name.lower(), name) for name in header]
     if len(header) == 1 and profile.delimiter not in header[0]:
         for other in (",", "\t", "|"):
             if other in header[0]:

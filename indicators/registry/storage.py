@@ -165,7 +165,32 @@ def ensure_table(table: str, profile: Profile) -> list[str]:
             cursor.execute(
                 f"ALTER TABLE {_q(table)} ADD COLUMN {_q(column.field)} {column.sql_type} NULL"
             )
+        # A whole number whose new bounds need more room than its column has is widened (a
+        # narrower one keeps its column: its values fit, and are written as the column's type).
+        if connection.vendor == "postgresql":
+            types = sql_types(table)
+            for column in wanted:
+                old, new = types.get(column.field), column.sql_type
+                if old in INT_BYTES and new in INT_BYTES and INT_BYTES[new] > INT_BYTES[old]:
+                    cursor.execute(
+                        f"ALTER TABLE {_q(table)} ALTER COLUMN {_q(column.field)} TYPE {new}"
+                    )
     return [c.field for c in missing]
+
+
+INT_BYTES = {"smallint": 2, "integer": 4, "bigint": 8}
+ARROW_INTS = {"smallint": pa.int16(), "integer": pa.int32(), "bigint": pa.int64()}
+
+
+def sql_types(table: str) -> dict[str, str]:
+    """PostgreSQL's type of each column of the table (``smallint``, ``date``, …)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = %s",
+            [table],
+        )
+        return dict(cursor.fetchall())
 
 
 def _q(name: str) -> str:

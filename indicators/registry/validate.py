@@ -402,6 +402,11 @@ def _describe_refusals(
     picked = table.cells.take(pa.array(indices))
     cells = [picked.column(i).to_pylist() for i in range(len(table.header))]
     position = {name: i for i, name in enumerate(table.header)}
+    labels = [profile.column(name) for name in profile.key]
+    key = {
+        "key_da": _listed([c.label_da or c.name for c in labels], "og"),
+        "key_en": _listed([c.label_en or c.name for c in labels], "and"),
+    }
     refusals = []
     for k, i in enumerate(indices):
         row = {name: cells[position[name]][k] for name in position}
@@ -417,7 +422,7 @@ def _describe_refusals(
                 reasons.append((name, reason("cpr_elsewhere", column=name)))
         if duplicate_of[i]:
             reasons.append(
-                (profile.key[0], reason("duplicate_row", first_line=int(duplicate_of[i])))
+                (profile.key[0], reason("duplicate_row", first_line=int(duplicate_of[i]), **key))
             )
         column_name, first = reasons[0]
         refusals.append(
@@ -431,6 +436,11 @@ def _describe_refusals(
             )
         )
     return refusals
+
+
+def _listed(names: list[str], and_word: str) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {and_word} {names[-1]}"
 
 
 def _row_reason(code: str, column: Column, raw: str, row: dict, order_other) -> Reason:

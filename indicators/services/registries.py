@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from departments import audit
+from indicators import rules
 from indicators.models import Extract, IndicatorDefinition, Registry, RegistryProfile
 from indicators.registry import catalog, storage
 from indicators.registry.profile_file import ProfileError, ProfileRefused, ProfileSpec, load_profile
@@ -102,6 +103,7 @@ def install_profile(
         profile = spec.profile()
         _check_table(table, spec)
         _check_indicator_slugs(spec)
+        _check_own_indicators(spec)
         RegistryProfile.objects.create(
             registry=registry,
             version=spec.version,
@@ -189,6 +191,37 @@ def _check_indicator_slugs(spec: ProfileSpec) -> None:
         for i, ind in enumerate(spec.indicators)
         if ind.slug in own
     ]
+    if problems:
+        raise ProfileRefused(problems)
+
+
+def _check_own_indicators(spec: ProfileSpec) -> None:
+    """Departments' own indicators must still read: a version that takes away a field one of
+    them uses is refused (the department would lose its indicator without a word)."""
+    fields = rules.fields_for_profile(spec.profile())
+    problems = []
+    own = IndicatorDefinition.objects.filter(
+        profile=spec.slug, department__isnull=False, is_active=True
+    ).select_related("department")
+    for definition in own:
+        found = [*rules.validate_rule(definition.population, fields, "population"),
+                 *rules.validate_rule(definition.missing, fields, "missing")]  # fmt: skip
+        if definition.event is not None:
+            found += rules.validate_rule(definition.event, fields, "event")
+        if definition.measure is not None:
+            found += rules.validate_measure(definition.measure, fields, "measure")
+        if found:
+            where = f"{definition.department.code}/{definition.slug}"
+            problems.append(
+                ProfileError(
+                    "columns",
+                    f"Afdelingens egen indikator {where} bruger felter, som den nye version ikke "
+                    f"har ({found[0].da}); behold felterne, eller lad afdelingen rette den først.",
+                    f"The department's own indicator {where} uses fields the new version does "
+                    f"not have ({found[0].en}); keep the fields, or let the department change it "
+                    "first.",
+                )
+            )
     if problems:
         raise ProfileRefused(problems)
 

@@ -23,6 +23,7 @@ from indicators import engine, rules
 from indicators.registry import catalog, storage
 
 _BLANK_INT = -(2**31)
+_BLANK_INT8 = -(2**63)
 _HEADER = 19  # PGCOPY signature (11) + flags (4) + header extension length (4)
 
 
@@ -117,7 +118,9 @@ def _column_sql(name: str, spec: rules.FieldSpec, text_values: list[str]) -> tup
     if spec.kind == "date":
         expr = sql.SQL("COALESCE({} - DATE '1970-01-01', {})").format(column, blank)
     elif spec.kind == "integer":
-        expr = sql.SQL("COALESCE({}::int4, {})").format(column, blank)
+        # Whole numbers as int8: a profile's int may go beyond int4 (up to 2**53).
+        expr = sql.SQL("COALESCE({}::int8, {})").format(column, sql.Literal(_BLANK_INT8))
+        return sql.SQL("({})::int8").format(expr), ">i8"
     elif spec.kind == "number":
         return sql.SQL("COALESCE({}::float8, 'NaN'::float8)").format(column), ">f8"
     elif spec.kind == "boolean":
@@ -170,7 +173,9 @@ def _column_values(raw: np.ndarray, spec: rules.FieldSpec, text_values: list[str
         categories = list(spec.choices) if spec.kind == "choice" else text_values
         return pd.Categorical.from_codes(raw.astype(np.int32) - 1, categories=categories)
     values = raw.astype(float)
-    if spec.kind != "number":
+    if spec.kind == "integer":
+        values[raw == _BLANK_INT8] = np.nan
+    elif spec.kind != "number":
         values[raw == _BLANK_INT] = np.nan
     return values
 

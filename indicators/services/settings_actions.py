@@ -22,12 +22,14 @@ def save_indicator_choices(
     department: Department,
     wanted: list[tuple[IndicatorDefinition, float | None]],
     *,
+    registry: str | None = None,
     summary: str | None = None,
     user,
     request=None,
 ) -> None:
-    """What the department follows, in order, with its targets, and (``summary``) what its
-    tiles show by default."""
+    """What the department follows of a registry (``registry``; default: the registries of
+    ``wanted``), in order, with its targets, and (``summary``) what its tiles show by default.
+    Its choices in other registries stay."""
     with transaction.atomic():
         summary_changed = summary is not None and summary != department.tile_summary
         if summary_changed:
@@ -35,9 +37,11 @@ def save_indicator_choices(
             before_summary = department.tile_summary
             department.tile_summary = summary
             department.save(update_fields=["tile_summary"])
+        scope = {registry} if registry else {d.profile for d, _t in wanted}
         chosen = {
             c.definition.slug: (c.position, c.target)
             for c in department.indicator_choices.select_related("definition")
+            if c.definition.profile in scope
         }
         before_order = [slug for slug, _v in sorted(chosen.items(), key=lambda i: i[1][0])]
         after = {d.slug: target for d, target in wanted}
@@ -46,7 +50,7 @@ def save_indicator_choices(
             for slug, target in after.items()
             if chosen.get(slug, (None, None))[1] != target
         }
-        services.choose_indicators(department, wanted)
+        services.choose_indicators(department, wanted, registry=registry)
         if changed or list(after) != before_order or not chosen or summary_changed:
             detail = {"order": list(after), "targets": changed}
             if summary_changed:

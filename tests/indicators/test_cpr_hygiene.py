@@ -75,12 +75,45 @@ def smuggling_file(tmp_path):
 
 
 def dump_everything() -> str:
+    """Every row of every table the portal keeps: Django's and every registry's row table."""
     with connection.cursor() as cursor:
+        tables = {model._meta.db_table for model in apps.get_models()}
+        tables |= {
+            t for t in connection.introspection.table_names(cursor) if t.startswith("registry_")
+        }
         found = []
-        for model in apps.get_models():
-            cursor.execute(f"SELECT t::text FROM {model._meta.db_table} t")  # noqa: S608
+        for table in sorted(tables):
+            cursor.execute(f'SELECT t::text FROM "{table}" t')  # noqa: S608
             found += [row[0] for row in cursor.fetchall()]
     return "\n".join(found)
+
+
+def test_a_second_registry_keeps_no_cpr_number_either(tmp_path, postgres):
+    header = (
+        "cpr;sygehus_kode;sygehus_navn;afdeling_kode;afdeling_navn;kommune_kode;pakke;"
+        "henvisning_dato;foerste_fremmoede_dato;beslutning_dato;behandling_start_dato;"
+        "behandling;alder;paaroerende"
+    )
+    place = "6630;Vejle;6630220;Kirurgi"
+    lines = [
+        # a CPR number in an extra column
+        f"0101501234;{place};0630;Brystkræft;02-01-2024;;;;operation;60;{SMUGGLED[0]}",
+        # a CPR number as the municipality code, and as the package
+        f"0201501234;{place};{SMUGGLED[1]};Brystkræft;03-01-2024;;;;;61;",
+        f"0301501234;{place};0630;{SMUGGLED[2]};04-01-2024;;;;;62;",
+        # a clean row
+        f"0401501234;{place};0630;Lungekræft;05-01-2024;;;;kirurgi;63;ok",
+    ]
+    path = tmp_path / "kp.csv"
+    path.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
+    extract = import_path(path, profile_slug="kraeftpakke").extract
+    assert extract.status == "done", extract.message_en
+    assert (extract.rows_imported, extract.rows_rejected) == (1, 3)
+    codes = set(RefusedRow.objects.filter(extract=extract).values_list("code", flat=True))
+    assert codes == {"cpr_elsewhere"}
+    dump = dump_everything()
+    for number in [*SMUGGLED[:3], "0101501234", "0401501234"]:
+        assert number not in dump and number.replace("-", "") not in dump, number
 
 
 def test_a_smuggled_cpr_number_is_refused_by_column_and_stored_nowhere(tmp_path, postgres):

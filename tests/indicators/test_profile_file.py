@@ -469,6 +469,8 @@ def test_fields_are_unique_and_default_to_the_name():
         (("columns", 3, "field"), "a b"),
         (("columns", 3, "field"), ""),
         (("columns", 3, "field"), 7),
+        (("columns", 3, "field"), "x" * 64),  # longer than PostgreSQL keeps
+        (("columns", 3, "field"), "æ" * 32),  # 64 bytes
         (("columns", 3, "name"), "Opr. note"),  # no field: the name is the field
     ],
 )
@@ -477,10 +479,10 @@ def test_a_field_is_an_identifier(step, value):
     only(
         changed((step, value)),
         "columns[3].field",
-        f"{field!r} kan ikke være et feltnavn (bogstaver, cifre og _, ikke først et ciffer); "
-        "giv kolonnen et 'field'.",
-        f"{field!r} cannot be a field name (letters, digits and _, not a digit first); "
-        "give the column a 'field'.",
+        f"{field!r} kan ikke være et feltnavn (bogstaver, cifre og _, ikke først et ciffer, "
+        "højst 63 bytes); giv kolonnen et 'field'.",
+        f"{field!r} cannot be a field name (letters, digits and _, not a digit first, at most "
+        "63 bytes); give the column a 'field'.",
     )
 
 

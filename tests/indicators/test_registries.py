@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -48,7 +49,6 @@ department_code = "afd"
 [[columns]]
 name = "cpr"
 kind = "cpr"
-required = true
 [[columns]]
 name = "sgh"
 kind = "code"
@@ -238,6 +238,48 @@ better = "lower"
     assert Registry.objects.get(slug="hofte").version == 2
 
 
+def test_a_header_is_read_whatever_the_case_of_its_names(tmp_path):
+    profile = small(tmp_path).read_text().replace('name = "opr"', 'name = "Opr"\nfield = "opr"')
+    path = tmp_path / "cased.toml"
+    path.write_text(profile, encoding="utf-8")
+    assert add_registry(path)[0] == 0
+    csv = tmp_path / "cased.csv"
+    csv.write_text("CPR;Sgh;AFD;indl;OPR\n0101501234;6630;6630220;01-03-2024;05-03-2024\n")
+    extract = import_path(csv, profile_slug="hofte").extract
+    assert extract.status == "done" and extract.rows_imported == 1 and not extract.extra_columns
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT opr FROM registry_hofte WHERE extract_id = %s", [extract.pk])
+        assert cursor.fetchone()[0] == dt.date(2024, 3, 5)
+    # Names that differ by case alone cannot be told apart in a header: refused.
+    twins = small(tmp_path, extra_column='[[columns]]\nname = "OPR"\nfield = "opr2"\nkind = "text"')
+    code, _out, err = add_registry(twins)
+    assert code == 1 and "columns[5].name" in err and "case" in err
+
+
+def test_a_wider_whole_number_widens_its_column_and_no_cpr_number_means_no_row(tmp_path):
+    narrow = '[[columns]]\nname = "asa"\nkind = "int"\nlow = 1\nhigh = 5'
+    assert add_registry(small(tmp_path, extra_column=narrow))[0] == 0
+    wide = '[[columns]]\nname = "asa"\nkind = "int"\nlow = 1\nhigh = 100000'
+    code, out, err = add_registry(small(tmp_path, version=2, extra_column=wide))
+    assert code == 0 and "upgraded" in out, err
+    csv = tmp_path / "wide.csv"
+    csv.write_text(
+        "cpr;sgh;afd;indl;opr;asa\n"
+        "0101501234;6630;6630220;01-03-2024;;70000\n"
+        # The profile leaves cpr optional; a row without one is refused all the same (it would
+        # share one pseudonym with every other such row).
+        ";6630;6630220;02-03-2024;;3\n",
+        encoding="utf-8",
+    )
+    extract = import_path(csv, profile_slug="hofte").extract
+    assert extract.status == "done", extract.message_en
+    assert (extract.rows_imported, extract.rows_rejected) == (1, 1)
+    assert extract.refused.get().code == "required"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT asa FROM registry_hofte WHERE extract_id = %s", [extract.pk])
+        assert cursor.fetchone()[0] == 70000
+
+
 # --- kræftpakke, from generated data to the pages ------------------------------------------
 
 
@@ -337,6 +379,59 @@ def test_a_second_registry_never_changes_or_shows_in_the_first(both, client, dja
     slugs = {row["indicator"] for row in api.get("results", [])}
     assert slugs and not slugs & {"forloebstid_bryst", "dage_henvisning_behandling"}
     assert client.get("/api/v1/results", {"registry": "nope"}).status_code == 404
+
+
+def test_settings_choose_the_registry_and_its_fields(both, client, django_user_model):
+    from departments.services import grant_role
+
+    department = Department.objects.get(code="6630220")
+    user = django_user_model.objects.create_user("k@x.dk", "pw-long-enough-2")
+    grant_role(user, "coordinator", department=department)
+    client.force_login(user)
+    url = f"/departments/{department.code}/settings/"
+    dccg_page = client.get(url).content.decode()
+    assert "registry-switch" in dccg_page and "Større komplikation" in dccg_page
+    assert "Forløb inden for standardforløbstid" not in dccg_page
+    kp_page = client.get(url, {"registry": "kraeftpakke"}).content.decode()
+    assert "Forløb inden for standardforløbstid" in kp_page and "Større komplikation" not in kp_page
+    # The rule builder offers kræftpakke's fields, not DCCG's.
+    assert '"field": "pakke"' in kp_page and '"field": "asa"' not in kp_page
+    dccg_choices = list(department.indicator_choices.values_list("definition_id", "position"))
+    # An own kræftpakke indicator uses kræftpakke's fields and belongs to it.
+    answer = client.post(url, {
+        "registry": "kraeftpakke", "action": "own", "own-direction": "higher", "own-target": "",
+        "own-name_da": "Brystkræft inden for 20 dage", "own-name_en": "Breast within 20 days",
+        "own-kind": "proportion",
+        "own-population": json.dumps({"field": "pakke", "op": "eq", "value": "Brystkræft"}),
+        "own-missing": json.dumps({"field": "behandling_start_dato", "op": "blank"}),
+        "own-event": json.dumps(
+            {"days": ["henvisning_dato", "behandling_start_dato"], "op": "le", "value": 20}
+        ),
+    })  # fmt: skip
+    assert answer.status_code == 302 and "registry=kraeftpakke" in answer["Location"]
+    own = IndicatorDefinition.objects.get(department=department)
+    assert own.profile == "kraeftpakke"
+    # DCCG's choices are as they were; kræftpakke's now hold its standard ones and the own one.
+    assert (
+        list(
+            department.indicator_choices.filter(definition__profile="dccg").values_list(
+                "definition_id", "position"
+            )
+        )
+        == [c for c in dccg_choices if c[0] in set(
+            IndicatorDefinition.objects.filter(profile="dccg").values_list("pk", flat=True))]
+    )  # fmt: skip
+    kp_followed = department.indicator_choices.filter(definition__profile="kraeftpakke")
+    assert own.pk in set(kp_followed.values_list("definition_id", flat=True))
+    # The same rule on a DCCG field is refused for kræftpakke.
+    refused = client.post(url, {
+        "registry": "kraeftpakke", "action": "own", "own-direction": "lower", "own-target": "",
+        "own-name_da": "x", "own-name_en": "x", "own-kind": "proportion",
+        "own-population": json.dumps({"all": []}), "own-missing": json.dumps({"any": []}),
+        "own-event": json.dumps({"field": "asa", "op": "ge", "value": 3}),
+    })  # fmt: skip
+    assert refused.status_code == 200 and "asa" in refused.content.decode()
+    assert IndicatorDefinition.objects.filter(department=department).count() == 1
 
 
 def _pseudonyms(table: str, extract_id: int) -> set[str]:

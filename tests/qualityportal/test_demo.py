@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from departments.models import Department, Hospital, Region, RoleAssignment, User
 from indicators.models import ChangeMarker, Extract, OperationRow
+from indicators.registry import storage
 from indicators.registry import synthetic
 from indicators.services.definitions import add_change_marker
 
@@ -47,9 +48,14 @@ def counts() -> dict[str, int]:
 
 def test_demo_loads_an_extract_departments_in_every_region_and_a_user_per_role():
     output = load_demo()
-    extract = Extract.objects.get(is_current=True)
+    extract = Extract.objects.get(is_current=True, registry__slug="dccg")
     assert extract.rows_imported + extract.rows_rejected == 2000
     assert OperationRow.objects.count() == extract.rows_imported
+    # A second registry, so the first day shows registries side by side: the same departments'
+    # cancer pathways, every generated row valid.
+    pathways = Extract.objects.get(is_current=True, registry__slug="kraeftpakke")
+    assert (pathways.rows_imported, pathways.rows_rejected) == (2000, 0)
+    assert storage.count_rows("registry_kraeftpakke", pathways.pk) == 2000
     assert Region.objects.filter(hospitals__isnull=False).distinct().count() == 5
     assert Hospital.objects.filter(region__isnull=True).count() == 0
     assert set(RoleAssignment.objects.values_list("role", flat=True)) == {

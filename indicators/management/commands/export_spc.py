@@ -38,9 +38,15 @@ class Command(BaseCommand):
         parser.add_argument("--chart", choices=["run", "p"])
         parser.add_argument("--split", nargs="*", action="extend", metavar="YYYY-MM-DD")
         parser.add_argument("--freeze", type=int, metavar="K")
+        parser.add_argument(
+            "--registry", help="registerets slug, hvis to registre har samme indikatorkode"
+        )
 
-    def handle(self, *args, department, indicator, chart, split, freeze, **options):
-        definition = IndicatorDefinition.objects.filter(slug=indicator).first()
+    def handle(self, *args, department, indicator, chart, split, freeze, registry=None, **options):
+        found = IndicatorDefinition.objects.filter(slug=indicator)
+        if registry:
+            found = found.filter(profile=registry)
+        definition = found.order_by("pk").first()
         if definition is None:
             raise CommandError(
                 f"Ukendt indikator {indicator!r}. / Unknown indicator {indicator!r}."

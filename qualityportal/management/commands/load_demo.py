@@ -17,8 +17,9 @@ from django.utils import timezone
 from departments.models import Department, Role, User
 from departments.services import confirm_email, grant_role
 from indicators.models import ChangeMarker
-from indicators.registry import synthetic
+from indicators.registry import catalog, synthetic, synthetic_profiles
 from indicators.registry.importer import import_path
+from indicators.registry.profile_file import shipped
 from indicators.services.definitions import add_change_marker, delete_change_marker
 
 DEMO_PASSWORD = "demo-kvalitet-2026"  # noqa: S105 (demo accounts only, refused without DEBUG)
@@ -30,12 +31,41 @@ DEMO_USERS = [
 ]
 
 
+def _pathway_file(rows: int, seed: int, period) -> Path:
+    """The demo's cancer pathways (kræftpakke), the same departments and months as DCCG's."""
+    name = f"demo-kraeftpakke-v1-{rows}-{seed}-{period.end:%Y%m}.csv"
+    path = Path(settings.VAR_DIR) / "demo" / name
+    if not path.exists():
+        frame = synthetic_profiles.kraeftpakke_frame(
+            rows, seed=seed, start=period.start, end=period.end
+        )
+        synthetic_profiles.write_profile_extract(frame, path, shipped("kraeftpakke"))
+    return path
+
+
 class Command(BaseCommand):
     help = "Indlæs demodata: afdelinger, et demo-udtræk og én demobruger pr. rolle."
 
     def add_arguments(self, parser):
         parser.add_argument("--rows", type=int, default=20000, help="rækker i demo-udtrækket")
         parser.add_argument("--seed", type=int, default=2026)
+
+    def _pathways(self, rows: int, seed: int, period) -> None:
+        """A second registry, so the dashboard shows how registries sit side by side."""
+        if "kraeftpakke" not in catalog.slugs():
+            return  # an administrator removed it from registries/: nothing to show
+        self._import(_pathway_file(rows, seed, period), "kraeftpakke", "Kræftpakke-udtræk")
+
+    def _import(self, path: Path, registry: str, label: str) -> None:
+        outcome = import_path(path, profile_slug=registry)
+        extract = outcome.extract
+        if extract.status != extract.Status.DONE:
+            raise CommandError(f"{label} kunne ikke indlæses: {extract.message_da}")
+        state = "allerede indlæst" if outcome.already_imported else "indlæst"
+        self.stdout.write(
+            f"{label} nr. {extract.pk} {state}: {extract.rows_imported} rækker, "
+            f"{extract.rows_rejected} afvist."
+        )
 
     def handle(self, *args, rows: int, seed: int, **options):
         if not settings.DEBUG:
@@ -60,15 +90,8 @@ class Command(BaseCommand):
                 snapshot=period.snapshot,
             )
             synthetic.write_extract(frame, demo_file)
-        outcome = import_path(demo_file)
-        extract = outcome.extract
-        if extract.status != extract.Status.DONE:
-            raise CommandError(f"Demo-udtrækket kunne ikke indlæses: {extract.message_da}")
-        state = "allerede indlæst" if outcome.already_imported else "indlæst"
-        self.stdout.write(
-            f"Demo-udtræk nr. {extract.pk} {state}: {extract.rows_imported} rækker, "
-            f"{extract.rows_rejected} afvist."
-        )
+        self._import(demo_file, "dccg", "Demo-udtræk")
+        self._pathways(rows, seed, period)
         with transaction.atomic():
             home_department = Department.objects.get(code=synthetic.CHANGE_DEPARTMENT)
             # The demo department changed its pathway on a known date: mark it, so its charts
