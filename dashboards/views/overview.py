@@ -35,14 +35,14 @@ from dashboards.forms_settings import language
 from dashboards.selectors.national import national_results
 from departments import access, audit
 from departments.models import AuditAction, Department
-from indicators.models import Computation, IndicatorDefinition, Result
+from indicators.models import Computation, CurrentRows, IndicatorDefinition, Result
+from indicators.registry import catalog
 from indicators.services import currency
 from indicators.services.disclosure import threshold
 from indicators.services.selectors import current_computation
 from qualityportal import csvsafe
 from qualityportal.formatting import count_text, period_label, range_text, value_text
 
-PROFILE = "dccg"
 PERIOD_TYPES = ("year", "quarter")
 FIELDS = (
     "definition_id",
@@ -64,8 +64,11 @@ def department_url(code: str) -> str:
     return reverse("department_dashboard", args=[code])
 
 
-def indicator_url(code: str, slug: str) -> str:
-    return reverse("indicator_detail", args=[code, slug])
+def indicator_url(code: str, definition: IndicatorDefinition) -> str:
+    """The department's page of the indicator, naming its registry (a slug is unique only
+    within one)."""
+    url = reverse("indicator_detail", args=[code, definition.slug])
+    return f"{url}?registry={definition.profile}"
 
 
 @login_required
@@ -73,23 +76,36 @@ def indicator_url(code: str, slug: str) -> str:
 def overview(request):
     if not access.sees_overview(request.user):
         raise PermissionDenied(_("Overblikket er for ledelsen."))
-    # A department left with no current rows drops out of the overview.
-    departments = list(
-        currency.with_current_rows(access.departments_for(request.user, "aggregate"), PROFILE)
+    scope = access.departments_for(request.user, "aggregate")
+    lang = language()
+    with_rows = set(
+        CurrentRows.objects.filter(department__in=scope).values_list("registry__slug", flat=True)
     )
+    entries = [e for e in catalog.entries() if e.slug in with_rows]  # as installed
+    registries = [e.slug for e in entries]
+    asked = request.GET.get("registry", "")
+    registry = asked if asked in registries else (registries[0] if registries else "dccg")
+    # A department left with no current rows in the registry drops out of its overview.
+    departments = list(currency.with_current_rows(scope, registry))
     if request.GET.get("format") == "csv":
-        return overview_csv(request, departments, request.GET.get("period", ""), language())
-    context = overview_context(departments, request.GET.get("period", ""), language())
+        return overview_csv(request, departments, request.GET.get("period", ""), lang, registry)
+    context = overview_context(departments, request.GET.get("period", ""), lang, registry)
+    context["registry"] = registry
+    context["registry_choices"] = [
+        {"slug": e.slug, "name": e.name(lang), "current": e.slug == registry} for e in entries
+    ]
     return render(request, "dashboards/overview.html", context)
 
 
-def overview_csv(request, departments: list[Department], asked: str, lang: str) -> HttpResponse:
+def overview_csv(
+    request, departments: list[Department], asked: str, lang: str, registry: str = "dccg"
+) -> HttpResponse:
     """The matrix as shown, one row per department and indicator, then the national rows as the
     leader may see them; audited as an export."""
-    computation = current_computation(PROFILE)
+    computation = current_computation(registry)
     definitions = list(
         IndicatorDefinition.objects.filter(
-            department__isnull=True, is_active=True, profile=PROFILE
+            department__isnull=True, is_active=True, profile=registry
         ).order_by("position", "pk")
     )
     response = HttpResponse(content_type="text/csv; charset=utf-8")
@@ -125,13 +141,13 @@ def overview_csv(request, departments: list[Department], asked: str, lang: str) 
                 ["", "", "ALL", _("Landsplan"), column["name"], label, column["national"],
                  "", "", "", ""]
             )  # fmt: skip
-    name = f"overblik-{period.key if period else 'tom'}.csv"
+    name = f"overblik-{registry}-{period.key if period else 'tom'}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     audit.record(
         request,
         AuditAction.EXPORT,
         target=name,
-        detail={"period": period.key if period else None, "rows": rows},
+        detail={"registry": registry, "period": period.key if period else None, "rows": rows},
     )
     return response
 
@@ -151,11 +167,13 @@ class Period:
         return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
 
 
-def overview_context(departments: list[Department], asked: str, lang: str) -> dict:
-    computation = current_computation(PROFILE)
+def overview_context(
+    departments: list[Department], asked: str, lang: str, registry: str = "dccg"
+) -> dict:
+    computation = current_computation(registry)
     definitions = list(
         IndicatorDefinition.objects.filter(
-            department__isnull=True, is_active=True, profile=PROFILE
+            department__isnull=True, is_active=True, profile=registry
         ).order_by("position", "pk")
     )
     context = {
@@ -264,7 +282,7 @@ def _overview_data(computation, definitions, departments, period: Period, lang: 
                 | {
                     "indicator": definition.name(lang),
                     "department": row["name"],
-                    "url": indicator_url(row["code"], definition.slug),
+                    "url": indicator_url(row["code"], definition),
                     "value": row["value"],
                     "counts": f"{row['numerator']}/{row['denominator']}",
                 }
@@ -350,7 +368,7 @@ STATUS_SYMBOL = {"met": "✓", "not_met": "✗", "not_shown": "≈"}
 
 def _cell(definition, department: Department, row: dict | None, lang: str) -> dict:
     is_proportion = definition.kind == IndicatorDefinition.Kind.PROPORTION
-    url = indicator_url(department.code, definition.slug)
+    url = indicator_url(department.code, definition)
     if row is None:
         return {"empty": True, "sort": "", "url": url}
     value = row.get("value")

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from indicators.registry.profile_file import ProfileSpec, load_profile_data
 from indicators.registry.profiles import Profile
 
+# How long a process trusts the profile it read before asking whether a newer one was
+# installed (``REGISTRY_PROFILE_RECHECK_SECONDS``): an upgrade reaches every process within it.
 _RECHECK_SECONDS = 5.0
 _lock = threading.Lock()
 _specs: dict[str, tuple[float, ProfileSpec]] = {}  # slug -> (checked at, spec)
@@ -52,7 +54,7 @@ def spec(slug: str) -> ProfileSpec:
     now = time.monotonic()
     with _lock:
         kept = _specs.get(slug)
-    if kept is not None and now - kept[0] < _RECHECK_SECONDS:
+    if kept is not None and now - kept[0] < _recheck_seconds():
         return kept[1]
     from indicators.models import RegistryProfile
 
@@ -72,6 +74,12 @@ def spec(slug: str) -> ProfileSpec:
     with _lock:
         _specs[slug] = (now, found)
     return found
+
+
+def _recheck_seconds() -> float:
+    from django.conf import settings
+
+    return float(getattr(settings, "REGISTRY_PROFILE_RECHECK_SECONDS", _RECHECK_SECONDS))
 
 
 def profile(slug: str) -> Profile:
@@ -100,10 +108,11 @@ class Entry:
 
 
 def entries() -> list[Entry]:
-    """Every installed registry, for choices and headings (names in both languages)."""
+    """Every installed registry in the order installed (DCCG first), for choices and headings
+    (names in both languages)."""
     from indicators.models import Registry
 
     return [
         Entry(r.slug, r.name, r.name_en or r.name, r.version)
-        for r in Registry.objects.filter(version__gt=0).order_by("slug")
+        for r in Registry.objects.filter(version__gt=0).order_by("pk")
     ]

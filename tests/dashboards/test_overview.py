@@ -100,7 +100,7 @@ def test_leadership_sees_every_department_grouped_by_region_and_hospital(client,
         assert definition.name_da in html
     assert '<option value="2024" selected>2024</option>' in html
     assert 'href="/departments/4202200/"' in html
-    assert 'href="/departments/4202200/indicators/major_complication/"' in html
+    assert 'href="/departments/4202200/indicators/major_complication/?registry=dccg"' in html
     # Danish decimal comma and interval in the cells, and the target status in words.
     assert re.search(r"\d+,\d %", html) and re.search(r"\d+,\d–\d+,\d %", html)
 
@@ -117,7 +117,10 @@ def test_the_matrix_shows_a_leader_the_small_counts_of_its_scope_exactly(client,
     ).select_related("department", "definition")
     assert small, "the world should have small numerators"
     for result in small[:5]:
-        url = f"/departments/{result.department.code}/indicators/{result.definition.slug}/"
+        url = (
+            f"/departments/{result.department.code}/indicators/{result.definition.slug}/"
+            "?registry=dccg"
+        )
         cell = re.search(
             rf'<td [^>]*>\s*<a class="value" href="{re.escape(url)}">(.*?)</td>', html, re.S
         )
@@ -243,5 +246,5 @@ def test_a_leader_of_one_region_exports_the_table_it_sees_as_csv(client, world):
     assert {r[0] for r in body if r[2] != "ALL"} == {"Region Sjælland"}
     standard = IndicatorDefinition.objects.filter(department=None, profile="dccg").count()
     assert len([r for r in body if r[2] == "ALL"]) == standard  # each indicator's national row
-    event = AuditEvent.objects.get(action="export", target="overblik-2024.csv")
+    event = AuditEvent.objects.get(action="export", target="overblik-dccg-2024.csv")
     assert event.detail["rows"] == len(body) - standard

@@ -434,6 +434,30 @@ def test_settings_choose_the_registry_and_its_fields(both, client, django_user_m
     assert IndicatorDefinition.objects.filter(department=department).count() == 1
 
 
+def test_the_overview_shows_each_registry_of_the_leaders_scope(both, client, django_user_model):
+    from departments.models import Region
+    from departments.services import grant_role
+
+    region = Department.objects.get(code="6630220").hospital.region
+    user = django_user_model.objects.create_user("l@x.dk", "pw-long-enough-3")
+    grant_role(user, "leadership", region=region)
+    client.force_login(user)
+    first = client.get("/overview/").content.decode()
+    assert "registry-switch" in first and "Større komplikation" in first
+    assert "?registry=kraeftpakke" in first
+    kp = client.get("/overview/", {"registry": "kraeftpakke"}).content.decode()
+    assert "Forløb inden for standardforløbstid" in kp and "Større komplikation" not in kp
+    assert "/indicators/forloebstid_bryst/?registry=kraeftpakke" in kp
+    other = Region.objects.exclude(pk=region.pk).first()
+    outside = {d.code for d in Department.objects.filter(hospital__region=other)}
+    assert outside and not any(f"/departments/{code}/" in kp for code in outside)
+    csv = client.get("/overview/", {"registry": "kraeftpakke", "format": "csv"})
+    text = csv.content.decode("utf-8-sig")
+    assert "overblik-kraeftpakke-" in csv["Content-Disposition"]
+    assert "Forløb inden for standardforløbstid" in text and "Større komplikation" not in text
+    assert not any(code in text for code in outside)
+
+
 def _pseudonyms(table: str, extract_id: int) -> set[str]:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT pseudonym FROM {table} WHERE extract_id = %s", [extract_id])  # noqa: S608

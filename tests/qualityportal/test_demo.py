@@ -9,8 +9,7 @@ from django.utils import timezone
 
 from departments.models import Department, Hospital, Region, RoleAssignment, User
 from indicators.models import ChangeMarker, Extract, OperationRow
-from indicators.registry import storage
-from indicators.registry import synthetic
+from indicators.registry import storage, synthetic
 from indicators.services.definitions import add_change_marker
 
 pytestmark = pytest.mark.django_db
