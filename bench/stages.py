@@ -251,6 +251,51 @@ def stage_pages(repeats: str = "40") -> dict:
     return result
 
 
+def stage_add_registry(path: str) -> dict:
+    """Install a profile file, as ``add_registry`` does."""
+    _setup()
+    from indicators.services.registries import install_file
+
+    installed = install_file(Path(path))
+    return {"registry": installed.registry.slug, "action": installed.action}
+
+
+def stage_overviews(repeats: str = "40") -> dict:
+    """Server time and queries of the overview of each installed registry with rows, against
+    the login page, through the whole Django stack."""
+    _setup()
+    import statistics
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext, setup_test_environment
+
+    from indicators.models import CurrentRows
+
+    setup_test_environment()
+    _department, _clinician, leader = bench_users()
+    anonymous, lead = Client(), Client()
+    lead.force_login(leader)
+    slugs = sorted(set(CurrentRows.objects.values_list("registry__slug", flat=True)))
+    pages = {"login": (anonymous, "/accounts/login/")}
+    pages |= {slug: (lead, f"/overview/?registry={slug}") for slug in slugs}
+    times: dict[str, list[float]] = {name: [] for name in pages}
+    queries: dict[str, int] = {}
+    for _ in range(int(repeats)):
+        for name, (client, url) in pages.items():
+            with CaptureQueriesContext(connection) as captured:
+                start = time.perf_counter()
+                response = client.get(url, secure=True)
+                times[name].append(time.perf_counter() - start)
+            assert response.status_code == 200, (name, response.status_code)
+            queries[name] = len(captured)
+    result: dict = {"repeats": int(repeats), "registries": slugs, "queries": queries}
+    for name, values in times.items():
+        values = sorted(values[1:])  # the first request builds the cached parts
+        result[f"{name}_median"] = statistics.median(values)
+    return result
+
+
 def stage_load(seconds: str = "20") -> dict:
     """gunicorn on loopback under a bounded load from wrk: the login page, the dashboard, the
     overview."""
@@ -269,6 +314,8 @@ def stage_workers(department_tasks: str = "21", full_tasks: str = "6") -> dict:
 
 
 STAGES = {
+    "add-registry": stage_add_registry,
+    "overviews": stage_overviews,
     "load": stage_load,
     "workers": stage_workers,
     "pages": stage_pages,

@@ -8,6 +8,9 @@
   run chart has none): *pass* when every value the process is expected to give meets the target,
   *fail* when none does, *inconsistent* when the target lies within the limits.
 
+With fewer than 12 points in the latest phase the limits are uncertain: :func:`caution` says so,
+beside the icons (NHS England's guidance asks for at least 12 points, ideally 20).
+
 Pure: the chart in, words out (Danish and English), never a colour alone.
 """
 
@@ -28,6 +31,25 @@ class Verdict:
 
     def words(self, language: str) -> str:
         return self.en if language.startswith("en") else self.da
+
+
+FEW_POINTS = 12
+
+
+def caution(series: SpcSeries) -> Verdict | None:
+    """A warning when the latest phase has fewer than 12 points with a value (None: enough)."""
+    if not series.points:
+        return None
+    latest = series.points[-1].phase
+    n = sum(1 for p in series.points if p.phase == latest and not math.isnan(p.value))
+    if n >= FEW_POINTS:
+        return None
+    return Verdict(
+        "few",
+        None,
+        f"Kun {n} punkter i den seneste fase (under {FEW_POINTS}): ikonerne er usikre",
+        f"Only {n} points in the latest phase (fewer than {FEW_POINTS}): the icons are uncertain",
+    )
 
 
 def _side(point: SpcPoint) -> int:

@@ -40,6 +40,7 @@ class Tile:
     national: dict | None  # the pool as the viewer may see it (indicators.services.disclosure)
     variation: Verdict | None = None  # the monthly SPC's latest point (indicators.mdc)
     assurance: Verdict | None = None
+    caution: Verdict | None = None  # fewer than 12 points in the latest phase
     window: tuple[dt.date, dt.date] | None = None  # the summary's first and last month
 
 
@@ -199,6 +200,7 @@ def dashboard_tiles(
             if chart is not None:
                 tile.variation = mdc.variation(chart, definition.lower_is_better)
                 tile.assurance = mdc.assurance(chart, target, definition.lower_is_better)
+                tile.caution = mdc.caution(chart)
         tiles.append(tile)
     if not board.filters.active:
         # The national results of what each tile shows, as the viewer may see them (none with

@@ -218,18 +218,26 @@ class Marker:
 
 def department_markers(department: Department) -> list[Marker]:
     """The department's change markers by date, each with its definitions (one query)."""
+    return markers_of_departments([department.pk]).get(department.pk, [])
+
+
+def markers_of_departments(department_ids: Iterable[int]) -> dict[int, list[Marker]]:
+    """Each department's change markers by date, each with its definitions (one query)."""
     rows = (
-        ChangeMarker.objects.filter(department=department)
+        ChangeMarker.objects.filter(department_id__in=list(department_ids))
         .order_by("date", "pk")
-        .values_list("pk", "date", "label", "note", "definitions")
+        .values_list("department_id", "pk", "date", "label", "note", "definitions")
     )
-    found: dict[int, tuple[dt.date, str, str]] = {}
+    found: dict[int, tuple[int, dt.date, str, str]] = {}
     ids: dict[int, set[int]] = defaultdict(set)
-    for pk, date, label, note, definition_id in rows:
-        found.setdefault(pk, (date, label, note))
+    for department_id, pk, date, label, note, definition_id in rows:
+        found.setdefault(pk, (department_id, date, label, note))
         if definition_id is not None:
             ids[pk].add(definition_id)
-    return [Marker(pk, *found[pk], frozenset(ids[pk])) for pk in found]
+    by_department: dict[int, list[Marker]] = defaultdict(list)
+    for pk, (department_id, *rest) in found.items():
+        by_department[department_id].append(Marker(pk, *rest, frozenset(ids[pk])))
+    return dict(by_department)
 
 
 def markers_for(markers: Sequence[Marker], definition: IndicatorDefinition) -> list[Marker]:

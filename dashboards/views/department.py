@@ -115,6 +115,18 @@ def settings_url(user, department: Department) -> str:
     return reverse("department_settings", args=[department.code])
 
 
+def _filter_choices() -> dict:
+    return {
+        "sites": [(code, str(label)) for code, label in SITE_LABELS.items()],
+        "urgencies": [(code, str(label)) for code, label in URGENCY_LABELS.items()],
+    }
+
+
+def _has_dccg_filters(registry: str) -> bool:
+    fields = {c.field for c in catalog.profile(registry).columns}
+    return {"site", "priority"} <= fields
+
+
 def _sources(department: Department, registry: str | None) -> list[dict]:
     rows = CurrentRows.objects.filter(department=department).select_related("extract", "registry")
     if registry:
@@ -151,8 +163,9 @@ def page_context(
             ("year", _("År")),
         ],
         "current_period": query.period_type,
-        "sites": [(code, str(label)) for code, label in SITE_LABELS.items()],
-        "urgencies": [(code, str(label)) for code, label in URGENCY_LABELS.items()],
+        # The tumour site and urgency filters are DCCG's fields: a page of another registry's
+        # indicator has none to offer.
+        **(_filter_choices() if registry is None or _has_dccg_filters(registry) else {}),
         "filter_labels": _filter_labels(query.filters),
         "plotly_locale": locale_dictionary(),
         "ci_label": ci_label(language()),
@@ -283,15 +296,7 @@ def _tile(tile: selectors.Tile, board, query: PageQuery, exact: bool, lang: str)
         found["national_interval"] = interval_text(
             national["ci_low"], national["ci_high"], kind, lang
         )
-    for key, verdict in (("variation", tile.variation), ("assurance", tile.assurance)):
-        if verdict is not None:
-            found[key] = {
-                "kind": verdict.kind,
-                "letter": _verdict_letter(verdict),
-                "title": str(VERDICT_TITLES[verdict.kind]),
-                "words": verdict.words(lang),
-            }
-    found["mdc"] = [found[key] for key in ("variation", "assurance") if key in found]
+    found |= mdc_icons(tile.variation, tile.assurance, tile.caution, lang)
     points = [(c.period_start, c.value) for c in tile.series]
     found["figure"] = sparkline_figure(
         points,
@@ -313,6 +318,23 @@ VERDICT_TITLES = {
     "fail": gettext_lazy("Når ikke målet"),
     "inconsistent": gettext_lazy("Skiftevis"),
 }
+
+
+def mdc_icons(variation, assurance, caution, lang: str) -> dict:
+    """The Making Data Count icons as a page shows them (letters in circles, their titles and
+    the rule in words), with the caution of a short series: the tile's and the overview's."""
+    found: dict = {}
+    for key, verdict in (("variation", variation), ("assurance", assurance)):
+        if verdict is not None:
+            found[key] = {
+                "kind": verdict.kind,
+                "letter": _verdict_letter(verdict),
+                "title": str(VERDICT_TITLES[verdict.kind]),
+                "words": verdict.words(lang),
+            }
+    found["mdc"] = [found[key] for key in ("variation", "assurance") if key in found]
+    found["caution"] = caution.words(lang) if caution is not None and found["mdc"] else ""
+    return found
 
 
 def _verdict_letter(verdict) -> str:
@@ -400,7 +422,12 @@ def _tile_groups(board: selectors.Dashboard, tiles: list[str], lang: str) -> lis
     for (definition, _target), html in zip(board.follows, tiles, strict=True):
         if not groups or groups[-1]["slug"] != definition.profile:
             slug = definition.profile
-            groups.append({"slug": slug, "name": names.get(slug, slug), "tiles": []})
+            # The site and urgency filters are DCCG's fields: another registry's tiles are
+            # unfiltered, and say so.
+            unfiltered = bool(board.filters.as_dict()) and not _has_dccg_filters(slug)
+            groups.append(
+                {"slug": slug, "name": names.get(slug, slug), "tiles": [], "unfiltered": unfiltered}
+            )
         groups[-1]["tiles"].append(html)
     return groups
 

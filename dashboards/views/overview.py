@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -33,13 +34,17 @@ from dashboards.figures.funnel import FunnelRow, funnel_figure, method_text
 from dashboards.figures.trend import TrendSeries, trend_figure
 from dashboards.forms_settings import language
 from dashboards.selectors.national import national_results
+from dashboards.selectors.results import markers_for, markers_of_departments, spc_of
+from dashboards.views.department import mdc_icons
 from departments import access, audit
 from departments.models import AuditAction, Department
+from indicators import mdc
 from indicators.models import Computation, CurrentRows, IndicatorDefinition, Result
 from indicators.registry import catalog
 from indicators.services import currency
 from indicators.services.disclosure import threshold
 from indicators.services.selectors import current_computation
+from indicators.spc import SpcError
 from qualityportal import csvsafe
 from qualityportal.formatting import count_text, period_label, range_text, value_text
 
@@ -86,19 +91,67 @@ def overview(request):
     asked = request.GET.get("registry", "")
     registry = asked if asked in registries else (registries[0] if registries else "dccg")
     # A department left with no current rows in the registry drops out of its overview.
-    departments = list(currency.with_current_rows(scope, registry))
+    in_registry = list(currency.with_current_rows(scope, registry))
+    places = _places(in_registry, request.GET.get("region", ""), request.GET.get("hospital", ""))
+    departments = places["departments"]
     if request.GET.get("format") == "csv":
-        return overview_csv(request, departments, request.GET.get("period", ""), lang, registry)
-    context = overview_context(departments, request.GET.get("period", ""), lang, registry)
+        return overview_csv(
+            request, departments, request.GET.get("period", ""), lang, registry,
+            scope_ids=sorted(d.pk for d in in_registry),
+        )  # fmt: skip
+    # What the leader sees exactly is the whole scope, however the page is narrowed: the
+    # national figures are protected against that (a narrower "scope" would let the difference
+    # of two pages give a hidden count back).
+    scope_ids = sorted(d.pk for d in in_registry)
+    context = overview_context(
+        departments, request.GET.get("period", ""), lang, registry, scope_ids=scope_ids
+    )
     context["registry"] = registry
+    context["places"] = places
     context["registry_choices"] = [
         {"slug": e.slug, "name": e.name(lang), "current": e.slug == registry} for e in entries
     ]
     return render(request, "dashboards/overview.html", context)
 
 
+def _places(departments: list[Department], region: str, hospital: str) -> dict:
+    """The leader's departments narrowed to a region and/or hospital of their scope (a code
+    outside it narrows nothing), with the choices the page offers."""
+    regions = sorted(
+        {
+            (d.hospital.region.code, d.hospital.region.name)
+            for d in departments
+            if d.hospital.region
+        },
+        key=lambda r: r[1],
+    )
+    region = region if region in {code for code, _name in regions} else ""
+    if region:
+        departments = [
+            d for d in departments if d.hospital.region and d.hospital.region.code == region
+        ]
+    hospitals = sorted({(d.hospital.code, d.hospital.name or d.hospital.code) for d in departments},
+                       key=lambda h: h[1])  # fmt: skip
+    hospital = hospital if hospital in {code for code, _name in hospitals} else ""
+    if hospital:
+        departments = [d for d in departments if d.hospital.code == hospital]
+    return {
+        "departments": departments,
+        "regions": regions if len(regions) > 1 else [],
+        "hospitals": hospitals if len(hospitals) > 1 or hospital else [],
+        "region": region,
+        "hospital": hospital,
+    }
+
+
 def overview_csv(
-    request, departments: list[Department], asked: str, lang: str, registry: str = "dccg"
+    request,
+    departments: list[Department],
+    asked: str,
+    lang: str,
+    registry: str = "dccg",
+    *,
+    scope_ids: list[int] | None = None,
 ) -> HttpResponse:
     """The matrix as shown, one row per department and indicator, then the national rows as the
     leader may see them; audited as an export."""
@@ -119,7 +172,9 @@ def overview_csv(
     period = next((p for p in periods if p.key == asked), None) or _default_period(periods)
     rows = 0
     if period is not None and definitions and departments:
-        context, _figures = _overview_data(computation, definitions, departments, period, lang)
+        context, _figures = _overview_data(
+            computation, definitions, departments, period, lang, scope_ids
+        )
         label = context["period"]["label"]
         for group in context["groups"]:
             for hospital in group["hospitals"]:
@@ -168,7 +223,12 @@ class Period:
 
 
 def overview_context(
-    departments: list[Department], asked: str, lang: str, registry: str = "dccg"
+    departments: list[Department],
+    asked: str,
+    lang: str,
+    registry: str = "dccg",
+    *,
+    scope_ids: list[int] | None = None,
 ) -> dict:
     computation = current_computation(registry)
     definitions = list(
@@ -214,32 +274,42 @@ def overview_context(
             (d.pk, d.code, d.name, d.hospital.code, d.hospital.name, _region_name(d))
             for d in sorted(departments, key=lambda d: d.pk)
         ),
+        tuple(scope_ids or ()),  # the national figures are protected for the whole scope
     )
     built = cache.get_or_build(
-        name, lambda: _matrix_and_charts(computation, definitions, departments, period, lang)
+        name,
+        lambda: _matrix_and_charts(computation, definitions, departments, period, lang, scope_ids),
     )
     return context | built
 
 
-def _matrix_and_charts(computation, definitions, departments, period: Period, lang: str) -> dict:
+def _matrix_and_charts(
+    computation, definitions, departments, period: Period, lang: str, scope_ids=None
+) -> dict:
     """The matrix, a funnel per proportion, the outliers and the national trend, as HTML and the
     figures' script."""
-    context, figures = _overview_data(computation, definitions, departments, period, lang)
+    context, figures = _overview_data(
+        computation, definitions, departments, period, lang, scope_ids
+    )
     return {
         "results": render_to_string("dashboards/overview_results.html", context),
         "figures_script": json_script(figures, "overview-figures"),
     }
 
 
-def _overview_data(computation, definitions, departments, period: Period, lang: str):
+def _overview_data(
+    computation, definitions, departments, period: Period, lang: str, scope_ids=None
+):
     """(the page's context, its figures) for one period: three queries (the scope's results,
     the pool and the scope's sums)."""
     rows = _period_results(computation, definitions, departments, period)
-    pool = national_results(computation, [d.pk for d in departments])
+    scope = scope_ids if scope_ids is not None else [d.pk for d in departments]
+    pool = national_results(computation, scope)
     national = {
         d.pk: pool[key] for d in definitions if (key := (d.pk, period.type, period.start)) in pool
     }
     by_cell = {(r["department_id"], r["definition_id"]): r for r in rows}
+    icons = _icons(computation, definitions, departments, by_cell, lang)
     context = {
         "period": {"key": period.key, "label": _period_text(period, computation, lang)},
         "method": method_text(lang),
@@ -288,7 +358,7 @@ def _overview_data(computation, definitions, departments, period: Period, lang: 
                 }
             )
     context["outliers"].sort(key=lambda o: (not o["concern"], o["indicator"], o["department"]))
-    context["groups"] = _groups(departments, definitions, by_cell, lang, flags)
+    context["groups"] = _groups(departments, definitions, by_cell, lang, flags, icons)
     trend = trend_figure(_trend(pool, definitions, lang), lang)
     figures["trend"] = trend
     context["trend"] = {"id": "trend", "description": trend["description"]}
@@ -394,7 +464,54 @@ def _cell(definition, department: Department, row: dict | None, lang: str) -> di
     }
 
 
-def _groups(departments, definitions, by_cell: dict, lang: str, flags: dict) -> list[dict]:
+def _icons(computation, definitions, departments, by_cell: dict, lang: str) -> dict:
+    """The Making Data Count icons of each cell shown: its department's monthly SPC read at the
+    latest point (variation) and against the cell's target (assurance), with the change
+    markers that split it; two queries for the whole matrix."""
+    monthly: dict[tuple[int, int], list] = defaultdict(list)
+    rows = (
+        Result.objects.filter(
+            computation=computation,
+            period_type="month",
+            department_id__in=[d.pk for d in departments],
+            definition_id__in=[d.pk for d in definitions],
+        )
+        .order_by("period_start")
+        .values_list(
+            "department_id", "definition_id", "period_start", "numerator", "denominator", "value"
+        )
+    )
+    for department_id, definition_id, start, numerator, denominator, value in rows:
+        monthly[(department_id, definition_id)].append(
+            SimpleNamespace(
+                period_start=start, numerator=numerator, denominator=denominator, value=value
+            )
+        )
+    markers = markers_of_departments([d.pk for d in departments])
+    found = {}
+    for (department_id, definition_id), series in monthly.items():
+        row = by_cell.get((department_id, definition_id))
+        if row is None or len(series) < 2:
+            continue
+        definition = next(d for d in definitions if d.pk == definition_id)
+        try:
+            chart = spc_of(
+                definition, series, markers_for(markers.get(department_id, []), definition)
+            )
+        except (SpcError, ValueError):
+            continue
+        found[(department_id, definition_id)] = mdc_icons(
+            mdc.variation(chart, definition.lower_is_better),
+            mdc.assurance(chart, row.get("target"), definition.lower_is_better),
+            mdc.caution(chart),
+            lang,
+        )
+    return found
+
+
+def _groups(
+    departments, definitions, by_cell: dict, lang: str, flags: dict, icons: dict | None = None
+) -> list[dict]:
     """Regions, their hospitals, their departments (each with one cell per definition)."""
     tree: dict[str, dict[str, list[Department]]] = defaultdict(lambda: defaultdict(list))
     for department in departments:
@@ -409,6 +526,7 @@ def _groups(departments, definitions, by_cell: dict, lang: str, flags: dict) -> 
                 cells = [
                     _cell(d, department, by_cell.get((department.pk, d.pk)), lang)
                     | {"outlier": flags.get((department.code, d.pk))}
+                    | (icons or {}).get((department.pk, d.pk), {})
                     for d in definitions
                 ]
                 rows.append(

@@ -90,3 +90,33 @@ def test_assurance_compares_the_target_with_the_process_limits(target, lower_is_
 def test_no_assurance_without_a_target_or_without_limits():
     assert mdc.assurance(p_chart(STEADY), None, True) is None
     assert mdc.assurance(p_chart(STEADY, chart="run"), 0.1, True) is None
+
+
+def test_fewer_than_12_points_in_the_latest_phase_come_with_a_warning():
+    assert mdc.caution(p_chart(STEADY[:12])) is None
+    few = mdc.caution(p_chart(STEADY[:11]))
+    assert few.kind == "few"
+    assert few.da == "Kun 11 punkter i den seneste fase (under 12): ikonerne er usikre"
+    assert "fewer than 12" in few.en
+    # A change marker starts a new phase: its points are what count.
+    split = p_chart(STEADY, split_dates=[MONTHS[10]])
+    assert mdc.caution(split).da.startswith("Kun 6 punkter")
+
+
+@pytest.mark.parametrize(
+    ("numerators", "lower_is_better", "kind"),
+    [
+        # The latest 9 points below the centre: a shift, good where lower is better.
+        ([10] * 8 + [12] * 8 + [5] * 9, True, "improvement"),
+        ([10] * 8 + [12] * 8 + [5] * 9, False, "concern"),
+        # The latest 9 points above it.
+        ([10] * 8 + [8] * 8 + [16] * 9, True, "concern"),
+        ([10] * 8 + [8] * 8 + [16] * 9, False, "improvement"),
+    ],
+)
+def test_a_shift_is_improvement_or_concern_by_the_indicators_direction(
+    numerators, lower_is_better, kind
+):
+    verdict = mdc.variation(p_chart(numerators), lower_is_better)
+    assert verdict.kind == kind
+    assert ("midterlinjen" in verdict.da) or ("kontrolgrænse" in verdict.da)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -374,6 +375,15 @@ def test_a_second_registry_never_changes_or_shows_in_the_first(both, client, dja
     dccg_pseudonyms = _pseudonyms("registry_dccg", both["dccg"].extract_id)
     assert not any(p in dccg_patients for p in kp_pseudonyms - dccg_pseudonyms)
     assert not any(p in kp_html for p in dccg_pseudonyms - kp_pseudonyms)
+    # DCCG's site and urgency filters: kræftpakke's tiles say they are unfiltered, and its
+    # indicator page offers no such filter.
+    filtered = client.get(f"/departments/{department.code}/", {"site": "kolon"}).content.decode()
+    assert filtered.count("tallene herunder er ufiltrerede") == 1
+    kp_page = client.get(
+        f"/departments/{department.code}/indicators/forloebstid_bryst/", {"registry": "kraeftpakke"}
+    ).content.decode()
+    assert 'name="site"' not in kp_page and 'name="registry" value="kraeftpakke"' in kp_page
+    assert "Andel pakkeforløb for brystkræft" in kp_page
     # The API keeps to the registry asked for.
     api = client.get("/api/v1/results", {"registry": "dccg", "limit": 500}).json()
     slugs = {row["indicator"] for row in api.get("results", [])}
@@ -444,6 +454,12 @@ def test_the_overview_shows_each_registry_of_the_leaders_scope(both, client, dja
     client.force_login(user)
     first = client.get("/overview/").content.decode()
     assert "registry-switch" in first and "Større komplikation" in first
+    # Each cell reads its department's monthly SPC: the icons, with the rule in words for
+    # screen readers and on hover.
+    icons = re.findall(r'data-mdc="(\w+)"', first)
+    assert icons and set(icons) <= {"improvement", "concern", "common", "pass", "fail",
+                                    "inconsistent"}  # fmt: skip
+    assert "Almindelig variation: " in first or "Forbedring: " in first or "Bekymring: " in first
     assert "?registry=kraeftpakke" in first
     kp = client.get("/overview/", {"registry": "kraeftpakke"}).content.decode()
     assert "Forløb inden for standardforløbstid" in kp and "Større komplikation" not in kp
@@ -456,6 +472,39 @@ def test_the_overview_shows_each_registry_of_the_leaders_scope(both, client, dja
     assert "overblik-kraeftpakke-" in csv["Content-Disposition"]
     assert "Forløb inden for standardforløbstid" in text and "Større komplikation" not in text
     assert not any(code in text for code in outside)
+    # Narrowed to one hospital, the national figures are what the whole scope allows: a
+    # narrower "scope" would let the difference of two pages give a hidden count back.
+    hospital = Department.objects.get(code="6630220").hospital
+
+    def national(**narrow) -> list[str]:
+        answer = client.get("/overview/", {"registry": "dccg", "format": "csv", **narrow})
+        return [line for line in answer.content.decode("utf-8-sig").splitlines() if ";ALL;" in line]
+
+    assert national() and national(hospital=hospital.code) == national()
+
+
+def test_a_national_leader_narrows_the_overview_to_a_region_or_hospital(
+    both, client, django_user_model
+):
+    from departments.models import Region
+    from departments.services import grant_role
+
+    user = django_user_model.objects.create_user("n@x.dk", "pw-long-enough-4")
+    grant_role(user, "leadership")
+    client.force_login(user)
+    region = Region.objects.get(name="Region Nordjylland")
+    inside = {d.code for d in Department.objects.filter(hospital__region=region)}
+    elsewhere = {d.code for d in Department.objects.exclude(hospital__region=region)}
+    page = client.get("/overview/", {"region": region.code}).content.decode()
+    assert 'id="region-select"' in page and 'id="hospital-select"' in page
+    assert all(f"/departments/{c}/" in page for c in inside)
+    assert not any(f"/departments/{c}/" in page for c in elsewhere)
+    csv = client.get("/overview/", {"region": region.code, "format": "csv"})
+    text = csv.content.decode("utf-8-sig")
+    assert any(c in text for c in inside) and not any(c in text for c in elsewhere)
+    # A code outside the scope narrows nothing.
+    everything = client.get("/overview/", {"region": "nope"}).content.decode()
+    assert all(f"/departments/{c}/" in everything for c in elsewhere)
 
 
 def _pseudonyms(table: str, extract_id: int) -> set[str]:

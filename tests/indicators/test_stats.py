@@ -483,3 +483,15 @@ def test_target_status_without_target_or_interval():
     assert result.tolist() == [None, None, "not_met"]
     per_row = stats.target_status([0.3, 0.3], [0.4, 0.4], 0.2, [True, False])
     assert per_row.tolist() == ["not_met", "met"]
+
+
+def test_a_count_at_the_edge_is_not_an_outlier_it_could_not_have_avoided_being():
+    # 3 of 3 where 85 % is usual: the interpolated 99.8 % limit lies a hair under 100 %, but
+    # all three happens 61 % of the time. Not an outlier; a real one still is.
+    positions = stats.funnel_position(np.array([3, 0, 80, 5]), np.array([3, 3, 100, 100]), 0.85)
+    assert positions[0] == "within"
+    # 0 of 3: P(X = 0) = 0.15 ** 3 = 0.0034, beyond the 95 % limits, not the 99.8 % ones.
+    assert positions[1] == "below_95"
+    assert positions[3] == "below_998"  # 5 of 100: P(X <= 5) is astronomically small
+    high = stats.funnel_position(np.array([80]), np.array([100]), 0.5)
+    assert high[0] == "above_998"
