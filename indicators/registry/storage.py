@@ -250,3 +250,13 @@ def count_rows(table: str, extract_id: int | None = None) -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {_q(table)} {where}", params)  # noqa: S608
         return cursor.fetchone()[0]
+
+
+def distinct_values(table: str, field: str) -> list:
+    """The distinct non-blank values a stored column holds (an upgrade's check)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT {_q(field)} FROM {_q(table)} "  # noqa: S608
+            f"WHERE {_q(field)} IS NOT NULL"
+        )
+        return [row[0] for row in cursor.fetchall()]

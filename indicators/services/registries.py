@@ -165,8 +165,33 @@ def _check_table(table: str, spec: ProfileSpec) -> None:
                     f"not make it {_FAMILY_EN[new]}. Give the column a new 'field'.",
                 )
             )
+    problems += _dropped_choices(table, spec)
     if problems:
         raise ProfileRefused(problems)
+
+
+def _dropped_choices(table: str, spec: ProfileSpec) -> list[ProfileError]:
+    """A choice's stored values stay: rows already stored with a value the new version no
+    longer has would read as blank (and silently leave every count they were in)."""
+    stored = storage.existing_columns(table) or {}
+    problems = []
+    for i, column in enumerate(spec.columns):
+        if column.kind != "choice" or stored.get(column.field) != "text":
+            continue
+        kept = {str(v) for v in column.choices.values()}
+        gone = sorted(set(storage.distinct_values(table, column.field)) - kept)
+        if gone:
+            shown = ", ".join(repr(v) for v in gone[:5])
+            problems.append(
+                ProfileError(
+                    f"columns[{i}].choices",
+                    f"Gemte rækker har værdier, som den nye version ikke har: {shown}. Behold "
+                    "dem som gemte værdier (en stavemåde kan pege på dem).",
+                    f"Stored rows have values the new version does not have: {shown}. Keep them "
+                    "as stored values (a spelling may point to them).",
+                )
+            )
+    return problems
 
 
 _FAMILY_DA = {"number": "et tal", "boolean": "ja/nej", "date": "en dato", "text": "tekst",

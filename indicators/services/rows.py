@@ -35,6 +35,10 @@ class Source:
         self.table = table
         self.fields = rules.fields_for_profile(profile)
         self.period = storage.period_field(profile)
+        # Whole numbers beyond int2 are bigint columns, read as int8; the rest as int4.
+        self.wide = frozenset(
+            c.field for c in storage.stored_columns(profile) if c.sql_type == "bigint"
+        )
 
     @classmethod
     def of(cls, registry) -> Source:
@@ -61,7 +65,9 @@ def read_rows(
     if unknown:
         raise KeyError(f"not a rule field of the profile: {', '.join(unknown)}")
     if connection.vendor == "postgresql":
-        frame = _read_postgres(source.table, extract_id, names, source.fields, department_ids)
+        frame = _read_postgres(
+            source.table, extract_id, names, source.fields, department_ids, wide=source.wide
+        )
     else:
         frame = _read_plain(source.table, extract_id, names, source.fields, department_ids)
     frame[engine.PERIOD] = frame[source.period]
@@ -111,16 +117,20 @@ def _read_plain(table, extract_id, names, field_specs, department_ids) -> pd.Dat
     return rules.prepare_frame(frame, field_specs)
 
 
-def _column_sql(name: str, spec: rules.FieldSpec, text_values: list[str]) -> tuple[sql.SQL, str]:
+def _column_sql(
+    name: str, spec: rules.FieldSpec, text_values: list[str], wide: bool = False
+) -> tuple[sql.SQL, str]:
     """(expression, numpy type) for one column; every expression is NOT NULL and fixed width."""
     column = sql.Identifier(name)
     blank = sql.Literal(_BLANK_INT)
     if spec.kind == "date":
         expr = sql.SQL("COALESCE({} - DATE '1970-01-01', {})").format(column, blank)
-    elif spec.kind == "integer":
-        # Whole numbers as int8: a profile's int may go beyond int4 (up to 2**53).
+    elif spec.kind == "integer" and wide:
+        # A bigint column (a profile's int may go up to 2**53) as int8; the rest fit int4.
         expr = sql.SQL("COALESCE({}::int8, {})").format(column, sql.Literal(_BLANK_INT8))
         return sql.SQL("({})::int8").format(expr), ">i8"
+    elif spec.kind == "integer":
+        expr = sql.SQL("COALESCE({}::int4, {})").format(column, blank)
     elif spec.kind == "number":
         return sql.SQL("COALESCE({}::float8, 'NaN'::float8)").format(column), ">f8"
     elif spec.kind == "boolean":
@@ -135,7 +145,9 @@ def _column_sql(name: str, spec: rules.FieldSpec, text_values: list[str]) -> tup
     return sql.SQL("({})::int4").format(expr), ">i4"
 
 
-def _read_postgres(table_name, extract_id, names, field_specs, department_ids) -> pd.DataFrame:
+def _read_postgres(
+    table_name, extract_id, names, field_specs, department_ids, *, wide=frozenset()
+) -> pd.DataFrame:
     table = sql.Identifier(table_name)
     where = sql.SQL("extract_id = {}").format(sql.Literal(int(extract_id)))
     if department_ids is not None:
@@ -146,7 +158,7 @@ def _read_postgres(table_name, extract_id, names, field_specs, department_ids) -
     }
     exprs, dtypes = [sql.SQL("department_id::int8")], [">i8"]
     for name in names:
-        expr, dtype = _column_sql(name, field_specs[name], text_values.get(name, []))
+        expr, dtype = _column_sql(name, field_specs[name], text_values.get(name, []), name in wide)
         exprs.append(expr)
         dtypes.append(dtype)
     query = sql.SQL("COPY (SELECT {} FROM {} WHERE {}) TO STDOUT (FORMAT binary)").format(
@@ -173,10 +185,8 @@ def _column_values(raw: np.ndarray, spec: rules.FieldSpec, text_values: list[str
         categories = list(spec.choices) if spec.kind == "choice" else text_values
         return pd.Categorical.from_codes(raw.astype(np.int32) - 1, categories=categories)
     values = raw.astype(float)
-    if spec.kind == "integer":
-        values[raw == _BLANK_INT8] = np.nan
-    elif spec.kind != "number":
-        values[raw == _BLANK_INT] = np.nan
+    if spec.kind != "number":
+        values[raw == (_BLANK_INT8 if raw.dtype.itemsize == 8 else _BLANK_INT)] = np.nan
     return values
 
 

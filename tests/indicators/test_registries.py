@@ -261,7 +261,20 @@ def test_a_wider_whole_number_widens_its_column_and_no_cpr_number_means_no_row(t
     narrow = '[[columns]]\nname = "asa"\nkind = "int"\nlow = 1\nhigh = 5'
     assert add_registry(small(tmp_path, extra_column=narrow))[0] == 0
     wide = '[[columns]]\nname = "asa"\nkind = "int"\nlow = 1\nhigh = 100000'
-    code, out, err = add_registry(small(tmp_path, version=2, extra_column=wide))
+    large = """
+[[indicators]]
+slug = "stor"
+name_da = "Stor"
+name_en = "Large"
+kind = "proportion"
+population = { all = [] }
+missing = { field = "asa", op = "blank" }
+event = { field = "asa", op = "ge", value = 50000 }
+better = "lower"
+"""
+    code, out, err = add_registry(
+        small(tmp_path, version=2, extra_column=wide, extra_indicator=large)
+    )
     assert code == 0 and "upgraded" in out, err
     csv = tmp_path / "wide.csv"
     csv.write_text(
@@ -279,6 +292,29 @@ def test_a_wider_whole_number_widens_its_column_and_no_cpr_number_means_no_row(t
     with connection.cursor() as cursor:
         cursor.execute("SELECT asa FROM registry_hofte WHERE extract_id = %s", [extract.pk])
         assert cursor.fetchone()[0] == 70000
+    # The engine reads the widened column too (as int8, beyond int4's blank marker).
+    computation = settle()
+    stor = IndicatorDefinition.objects.get(profile="hofte", slug="stor")
+    total = Result.objects.get(
+        computation=computation, definition=stor, department=None, period_type="year"
+    )
+    assert (total.numerator, total.denominator) == (1, 1)
+
+
+def test_an_upgrade_may_not_drop_a_choice_that_rows_hold(tmp_path):
+    both = '[[columns]]\nname = "side"\nkind = "choice"\nchoices = ["højre", "venstre"]'
+    assert add_registry(small(tmp_path, extra_column=both))[0] == 0
+    csv = tmp_path / "sides.csv"
+    csv.write_text("cpr;sgh;afd;indl;side\n0101501234;6630;6630220;01-03-2024;Venstre\n")
+    assert import_path(csv, profile_slug="hofte").extract.rows_imported == 1
+    one = '[[columns]]\nname = "side"\nkind = "choice"\nchoices = ["højre"]'
+    code, _out, err = add_registry(small(tmp_path, version=2, extra_column=one))
+    assert code == 1 and "columns[5].choices" in err and "'venstre'" in err
+    assert Registry.objects.get(slug="hofte").version == 1
+    # Kept as a stored value, with a new spelling pointing to it, it upgrades.
+    kept = '[[columns]]\nname = "side"\nkind = "choice"\nchoices = { h = "højre", v = "venstre" }'
+    code, out, err = add_registry(small(tmp_path, version=2, extra_column=kept))
+    assert code == 0 and "upgraded" in out, err
 
 
 # --- kræftpakke, from generated data to the pages ------------------------------------------
