@@ -23,4 +23,6 @@ urlpatterns = [
     ),
     # Leadership's overview across the departments in their scope.
     path("overview/", overview.overview, name="overview"),
+    # Cancer pathway times (kræftpakke) for the same scope.
+    path("overview/pathways/", overview.pathways, name="overview_pathways"),
 ]

@@ -31,9 +31,11 @@ from django.views.decorators.http import require_GET
 from dashboards import cache
 from dashboards.figures.common import locale_dictionary
 from dashboards.figures.funnel import FunnelRow, funnel_figure, method_text
+from dashboards.figures.pathways import pathway_figure
 from dashboards.figures.trend import TrendSeries, trend_figure
 from dashboards.forms_settings import language
 from dashboards.selectors.national import national_results
+from dashboards.selectors.pathways import pathway_times
 from dashboards.selectors.results import markers_for, markers_of_departments, spc_of
 from dashboards.views.department import mdc_icons
 from departments import access, audit
@@ -46,7 +48,7 @@ from indicators.services.disclosure import threshold
 from indicators.services.selectors import current_computation
 from indicators.spc import SpcError
 from qualityportal import csvsafe
-from qualityportal.formatting import count_text, period_label, range_text, value_text
+from qualityportal.formatting import count_text, number, period_label, range_text, value_text
 
 PERIOD_TYPES = ("year", "quarter")
 FIELDS = (
@@ -141,6 +143,78 @@ def _places(departments: list[Department], region: str, hospital: str) -> dict:
         "hospitals": hospitals if len(hospitals) > 1 or hospital else [],
         "region": region,
         "hospital": hospital,
+    }
+
+
+@login_required
+@require_GET
+def pathways(request):
+    """Cancer pathway times (kræftpakke) for the leader's scope (dashboards.selectors.pathways):
+    per package, region or hospital and quarter."""
+    if not access.sees_overview(request.user):
+        raise PermissionDenied(_("Overblikket er for ledelsen."))
+    lang = language()
+    by = request.GET.get("group", "region")
+    by = by if by in ("region", "hospital") else "region"
+    scope = list(
+        access.departments_for(request.user, "aggregate").select_related("hospital__region")
+    )
+    packages = pathway_times(scope, by)
+    figures = {}
+    shown = []
+    for index, package in enumerate(packages):
+        slug = f"pathway-{index}"
+        latest = package.quarters[-8:]
+        figures[slug] = pathway_figure(package, lang, slug)
+        shown.append(
+            {
+                "id": slug,
+                "package": package,
+                "quarters": [
+                    {"start": q, "label": period_label(q, "quarter", lang)} for q in latest
+                ],
+                "latest_label": period_label(package.quarters[-1], "quarter", lang),
+                "rows": [
+                    {
+                        "group": group,
+                        "cells": [
+                            _pathway_cell(package.cells.get((group, q)), lang) for q in latest
+                        ],
+                        "latest": _pathway_cell(
+                            package.cells.get((group, package.quarters[-1])), lang
+                        ),
+                    }
+                    for group in package.groups
+                ],
+                "figure": figures[slug],
+            }
+        )
+    context = {
+        "packages": shown,
+        "by": by,
+        "figures_script": json_script(figures, "overview-figures") if figures else "",
+        "locale": locale_dictionary(),
+        "lang": lang,
+    }
+    return render(request, "dashboards/overview_pathways.html", context)
+
+
+def _pathway_cell(cell, lang: str) -> dict | None:
+    if cell is None:
+        return None
+    steps = [
+        "–"
+        if q is None
+        else f"{number(q[1], 0, lang)} ({number(q[0], 0, lang)}–{number(q[2], 0, lang)})"
+        for q in cell.quartiles
+    ]
+    return {
+        "pathways": count_text(cell.pathways, lang),
+        "treated": count_text(cell.treated, lang),
+        "within": count_text(cell.within, lang),
+        "share": "–" if cell.share is None else value_text(cell.share, "proportion", lang),
+        "interval": range_text(cell.ci_low, cell.ci_high, "proportion", lang),
+        "steps": steps,
     }
 
 

@@ -130,6 +130,12 @@ def test_a_leader_switches_between_three_registries_and_prints_the_overview(page
     page.click("#overview-matrix tr.dept td.cell a.value >> nth=0")
     page.wait_for_selector("h1")
     assert "registry=hoftebrud" in page.url and "Opereret inden for 1 døgn" in page.inner_text("h1")
+    # The pathway times of kræftpakke, per package, region and quarter, with their run charts.
+    page.goto(f"{page.base}/overview/pathways/")
+    page.wait_for_selector(".pathway .js-plotly-plot .main-svg")
+    assert page.locator("section.pathway").count() == 5  # one per package
+    assert "Standardforløbstid: højst 25 dage" in page.inner_text("main")
+    screenshot(page, "registries-pathways")
     # Printed for a meeting: the controls go, the table stays.
     page.goto(f"{page.base}/overview/?registry=kraeftpakke")
     page.emulate_media(media="print")
