@@ -263,6 +263,7 @@ ANTICIPATED: dict[str, dict[str, dict[str, str]]] = {
         for method in METHODS
     },
     "overview/": get_only(expect("forbidden", anonymous="login", leadership="ok")),
+    "overview/pathways/": get_only(expect("forbidden", anonymous="login", leadership="ok")),
 }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from dashboards.figures.common import base_layout, figure
-from dashboards.figures.trend import DASHES, LINE_COLOURS
+from dashboards.figures.trend import line_trace
 from qualityportal.formatting import percent, percent_sign, period_label
 
 
@@ -24,23 +24,7 @@ def pathway_figure(package, language: str | None, slug: str, target: float | Non
             shown = "–" if share is None else percent(share, 1, language)
             count = 0 if cell is None else cell.treated
             texts.append(f"<b>{group}</b><br>{label}: {shown} ({count})")
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "lines+markers",
-                "name": group,
-                "x": x,
-                "y": y,
-                "text": texts,
-                "hovertemplate": "%{text}<extra></extra>",
-                "connectgaps": False,
-                "line": {
-                    "color": LINE_COLOURS[index % len(LINE_COLOURS)],
-                    "dash": DASHES[index % len(DASHES)],
-                    "width": 2,
-                },
-            }
-        )
+        data.append(line_trace(group, x, y, texts, index))
     shapes = []
     if target is not None:
         shapes.append(

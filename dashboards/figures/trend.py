@@ -58,24 +58,7 @@ def trend_figure(
             if value is None and row.get("protected"):
                 protected_x.append(start.isoformat())
                 protected_names.append(line.name)
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "lines+markers",
-                "name": line.name,
-                "x": x,
-                "y": y,
-                "text": texts,
-                "hovertemplate": "%{text}<extra></extra>",
-                "connectgaps": False,
-                "line": {
-                    "color": LINE_COLOURS[index % len(LINE_COLOURS)],
-                    "dash": DASHES[index % len(DASHES)],
-                    "width": 2,
-                },
-                "marker": {"size": 5},
-            }
-        )
+        data.append(line_trace(line.name, x, y, texts, index))
         if line.rows and line.rows[-1].get("value") is not None:
             latest.append(f"{line.name} {percent(line.rows[-1]['value'], 1, language)}")
     if protected_x:
@@ -117,6 +100,27 @@ def trend_figure(
         filename="landsresultat-kvartaler",
         description=description.replace(" %", "\u00a0%"),
     )
+
+
+def line_trace(name: str, x: list, y: list, texts: list[str], index: int) -> dict:
+    """One line of a trend chart: its colour and dash by ``index`` (never colour alone), gaps
+    where a value is missing, the hover text as given."""
+    return {
+        "type": "scatter",
+        "mode": "lines+markers",
+        "name": name,
+        "x": x,
+        "y": y,
+        "text": texts,
+        "hovertemplate": "%{text}<extra></extra>",
+        "connectgaps": False,
+        "line": {
+            "color": LINE_COLOURS[index % len(LINE_COLOURS)],
+            "dash": DASHES[index % len(DASHES)],
+            "width": 2,
+        },
+        "marker": {"size": 5},
+    }
 
 
 def _hover(name: str, label: str, row: dict, language: str | None) -> str:
