@@ -94,6 +94,22 @@ def small(tmp_path: Path, version: int = 1, opr_kind: str = "date", extra_column
     return path
 
 
+def asa_at_least(slug: str, value: int) -> str:
+    """A standard indicator on the ``asa`` column a test adds: the share with at least
+    ``value``, a blank ASA counted as missing."""
+    return f"""
+[[indicators]]
+slug = "{slug}"
+name_da = "ASA mindst {value}"
+name_en = "ASA at least {value}"
+kind = "proportion"
+population = {{ all = [] }}
+missing = {{ field = "asa", op = "blank" }}
+event = {{ field = "asa", op = "ge", value = {value} }}
+better = "lower"
+"""
+
+
 def add_registry(path: Path) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     try:
@@ -207,17 +223,7 @@ def test_a_changed_file_needs_a_higher_version_and_an_upgrade_recomputes(tmp_pat
     first = settle()
     assert first.registry.slug == "hofte"
     # A higher version adds a column and an indicator and retires one: upgraded, recomputed.
-    new_indicator = """
-[[indicators]]
-slug = "asa_hoej"
-name_da = "ASA 3 eller mere"
-name_en = "ASA 3 or more"
-kind = "proportion"
-population = { all = [] }
-missing = { field = "asa", op = "blank" }
-event = { field = "asa", op = "ge", value = 3 }
-better = "lower"
-"""
+    new_indicator = asa_at_least("asa_hoej", 3)
     upgraded = small(tmp_path, version=2, extra_column=extra, extra_indicator=new_indicator)
     code, out, err = add_registry(upgraded)
     assert code == 0 and "upgraded" in out, err
@@ -261,17 +267,7 @@ def test_a_wider_whole_number_widens_its_column_and_no_cpr_number_means_no_row(t
     narrow = '[[columns]]\nname = "asa"\nkind = "int"\nlow = 1\nhigh = 5'
     assert add_registry(small(tmp_path, extra_column=narrow))[0] == 0
     wide = '[[columns]]\nname = "asa"\nkind = "int"\nlow = 1\nhigh = 100000'
-    large = """
-[[indicators]]
-slug = "stor"
-name_da = "Stor"
-name_en = "Large"
-kind = "proportion"
-population = { all = [] }
-missing = { field = "asa", op = "blank" }
-event = { field = "asa", op = "ge", value = 50000 }
-better = "lower"
-"""
+    large = asa_at_least("stor", 50000)
     code, out, err = add_registry(
         small(tmp_path, version=2, extra_column=wide, extra_indicator=large)
     )
