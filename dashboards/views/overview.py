@@ -43,9 +43,7 @@ from departments.models import AuditAction, Department
 from indicators import mdc
 from indicators.models import Computation, CurrentRows, IndicatorDefinition, Result
 from indicators.registry import catalog
-from indicators.services import currency
 from indicators.services.disclosure import threshold
-from indicators.services.selectors import current_computation
 from indicators.spc import SpcError
 from qualityportal import csvsafe
 from qualityportal.formatting import count_text, number, period_label, range_text, value_text
@@ -78,42 +76,118 @@ def indicator_url(code: str, definition: IndicatorDefinition) -> str:
     return f"{url}?registry={definition.profile}"
 
 
+@dataclass
+class Section:
+    """One registry on the overview: its departments shown (after the region and hospital
+    filters) and the whole scope the national figures are protected against."""
+
+    slug: str
+    name: str
+    computation: Computation | None
+    definitions: list[IndicatorDefinition]
+    departments: list[Department]
+    scope_ids: list[int]
+    prefix: str  # for the ids of its elements when several registries share the page
+
+
 @login_required
 @require_GET
 def overview(request):
+    """Every registry with rows in the leader's scope, or the one ``?registry=`` names, on one
+    page. The queries are the same however many registries: the scope, which registries it
+    has rows in, the registries' current computations and their definitions; each registry's
+    matrix and charts then come from the cache (built, a few queries each)."""
     if not access.sees_overview(request.user):
         raise PermissionDenied(_("Overblikket er for ledelsen."))
-    scope = access.departments_for(request.user, "aggregate")
     lang = language()
-    with_rows = set(
-        CurrentRows.objects.filter(department__in=scope).values_list("registry__slug", flat=True)
-    )
-    entries = [e for e in catalog.entries() if e.slug in with_rows]  # as installed
-    registries = [e.slug for e in entries]
-    asked = request.GET.get("registry", "")
-    registry = asked if asked in registries else (registries[0] if registries else "dccg")
-    # A department left with no current rows in the registry drops out of its overview.
-    in_registry = list(currency.with_current_rows(scope, registry))
-    places = _places(in_registry, request.GET.get("region", ""), request.GET.get("hospital", ""))
-    departments = places["departments"]
+    sections, places, entries, chosen = _sections(request, lang)
+    asked = request.GET.get("period", "")
     if request.GET.get("format") == "csv":
-        return overview_csv(
-            request, departments, request.GET.get("period", ""), lang, registry,
-            scope_ids=sorted(d.pk for d in in_registry),
-        )  # fmt: skip
-    # What the leader sees exactly is the whole scope, however the page is narrowed: the
-    # national figures are protected against that (a narrower "scope" would let the difference
-    # of two pages give a hidden count back).
-    scope_ids = sorted(d.pk for d in in_registry)
-    context = overview_context(
-        departments, request.GET.get("period", ""), lang, registry, scope_ids=scope_ids
-    )
-    context["registry"] = registry
-    context["places"] = places
-    context["registry_choices"] = [
-        {"slug": e.slug, "name": e.name(lang), "current": e.slug == registry} for e in entries
-    ]
+        return overview_csv(request, sections, asked, lang, chosen)
+    shown = [_section_context(section, asked, lang) for section in sections]
+    figures: dict[str, dict] = {}
+    periods: dict[str, dict] = {}
+    for section in shown:
+        figures |= section.pop("figures", {})
+        for p in section["periods"]:
+            periods.setdefault(p["key"], p)
+    period = next((s["period"] for s in shown if s["period"]), None)
+    context = {
+        "sections": shown,
+        "single": len(shown) == 1,
+        "registry": chosen,
+        "places": places,
+        "periods": sorted(periods.values(), key=_period_order),
+        "period": period if len(shown) == 1 else {"key": asked} if asked in periods else None,
+        "departments": sorted({d for s in sections for d in s.departments}, key=lambda d: d.pk),
+        "figures_script": json_script(figures, "overview-figures") if figures else "",
+        "locale": locale_dictionary(),
+        "lang": lang,
+        "summary": [row for s in shown for row in s["summary"]],
+        "registry_choices": [
+            {"slug": e.slug, "name": e.name(lang), "current": e.slug == chosen} for e in entries
+        ],
+    }
+    context["regions"] = sorted({_region_name(d) for d in context["departments"]})
     return render(request, "dashboards/overview.html", context)
+
+
+def _sections(request, lang: str) -> tuple[list[Section], dict, list, str]:
+    """(the registries shown, the place filters, the registries to choose from, the one
+    chosen or "" for all): five queries, however many registries."""
+    scope = access.departments_for(request.user, "aggregate")
+    in_scope = list(scope)
+    rows_of: dict[str, set[int]] = defaultdict(set)
+    for slug, department_id in CurrentRows.objects.filter(department__in=scope).values_list(
+        "registry__slug", "department_id"
+    ):
+        rows_of[slug].add(department_id)
+    entries = [e for e in catalog.entries() if e.slug in rows_of]  # as installed
+    asked = request.GET.get("registry", "")
+    chosen = asked if asked in rows_of else ""
+    picked = [e for e in entries if e.slug == chosen] or entries
+    # A department with no current rows in a registry drops out of its overview.
+    with_rows = set().union(*(rows_of[e.slug] for e in picked)) if picked else set()
+    places = _places(
+        [d for d in in_scope if d.pk in with_rows],
+        request.GET.get("region", ""),
+        request.GET.get("hospital", ""),
+    )
+    # "No departments in your area" only where there are departments elsewhere.
+    places["in_scope"] = len(in_scope) or not Department.objects.exists()
+    slugs = [e.slug for e in picked]
+    computations = {
+        c.registry.slug: c
+        for c in Computation.objects.filter(is_current=True, registry__slug__in=slugs)
+        .select_related("registry", "extract")
+    }  # fmt: skip
+    definitions: dict[str, list[IndicatorDefinition]] = defaultdict(list)
+    for definition in IndicatorDefinition.objects.filter(
+        department__isnull=True, is_active=True, profile__in=slugs
+    ).order_by("position", "pk"):
+        definitions[definition.profile].append(definition)
+    several = len(picked) > 1
+    sections = [
+        Section(
+            slug=e.slug,
+            name=e.name(lang),
+            computation=computations.get(e.slug),
+            definitions=definitions[e.slug],
+            departments=[d for d in places["departments"] if d.pk in rows_of[e.slug]],
+            # What the leader sees exactly is the whole scope, however the page is narrowed:
+            # the national figures are protected against that (a narrower "scope" would let
+            # the difference of two pages give a hidden count back).
+            scope_ids=sorted(d.pk for d in in_scope if d.pk in rows_of[e.slug]),
+            prefix=f"{e.slug}-" if several else "",
+        )
+        for e in picked
+    ]
+    return sections, places, entries, chosen
+
+
+def _period_order(period: dict) -> tuple:
+    key = period["key"]
+    return (1, -int(key[:4]), -int(key[-1])) if "-Q" in key else (0, -int(key), 0)
 
 
 def _places(departments: list[Department], region: str, hospital: str) -> dict:
@@ -219,36 +293,28 @@ def _pathway_cell(cell, lang: str) -> dict | None:
 
 
 def overview_csv(
-    request,
-    departments: list[Department],
-    asked: str,
-    lang: str,
-    registry: str = "dccg",
-    *,
-    scope_ids: list[int] | None = None,
+    request, sections: list[Section], asked: str, lang: str, chosen: str
 ) -> HttpResponse:
-    """The matrix as shown, one row per department and indicator, then the national rows as the
-    leader may see them; audited as an export."""
-    computation = current_computation(registry)
-    definitions = list(
-        IndicatorDefinition.objects.filter(
-            department__isnull=True, is_active=True, profile=registry
-        ).order_by("position", "pk")
-    )
+    """The matrices as shown, one row per registry, department and indicator, then each
+    registry's national rows as the leader may see them; audited as an export."""
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response.write("\ufeff")  # so Excel opens it as UTF-8
     writer = csvsafe.writer(response, delimiter=";" if lang == "da" else ",")
     writer.writerow(
-        [_("region"), _("sygehus"), _("afdeling_kode"), _("afdeling"), _("indikator"),
-         _("periode"), _("vaerdi"), _("interval"), _("taeller_naevner"), _("maal"), _("afviger")]
+        [_("register"), _("region"), _("sygehus"), _("afdeling_kode"), _("afdeling"),
+         _("indikator"), _("periode"), _("vaerdi"), _("interval"), _("taeller_naevner"),
+         _("maal"), _("afviger")]
     )  # fmt: skip
-    periods = _periods(computation) if computation is not None else []
-    period = next((p for p in periods if p.key == asked), None) or _default_period(periods)
     rows = 0
-    if period is not None and definitions and departments:
-        context, _figures = _overview_data(
-            computation, definitions, departments, period, lang, scope_ids
-        )
+    keys = []
+    for section in sections:
+        computation, definitions = section.computation, section.definitions
+        periods = _periods(computation) if computation is not None else []
+        period = next((p for p in periods if p.key == asked), None) or _default_period(periods)
+        if period is None or not definitions or not section.departments:
+            continue
+        keys.append(period.key)
+        context, _figures = _overview_data(section, period, lang)
         label = context["period"]["label"]
         for group in context["groups"]:
             for hospital in group["hospitals"]:
@@ -259,7 +325,7 @@ def overview_csv(
                             continue
                         outlier = cell["outlier"]
                         writer.writerow(
-                            [group["name"], hospital["name"], department.code,
+                            [section.slug, group["name"], hospital["name"], department.code,
                              department.name, definition.name(lang), label, cell["value"],
                              cell["interval"], cell["counts"], cell["status_label"],
                              outlier["label"] if outlier else ""]
@@ -267,17 +333,20 @@ def overview_csv(
                         rows += 1
         for column in context["columns"]:
             writer.writerow(
-                ["", "", "ALL", _("Landsplan"), column["name"], label, column["national"],
-                 "", "", "", ""]
+                [section.slug, "", "", "ALL", _("Landsplan"), column["name"], label,
+                 column["national"], "", "", "", ""]
             )  # fmt: skip
-    name = f"overblik-{registry}-{period.key if period else 'tom'}.csv"
+    what = chosen or (sections[0].slug if len(sections) == 1 else "alle")
+    key = asked if asked and asked in keys else (keys[0] if len(set(keys)) == 1 else "seneste")
+    name = f"overblik-{what}-{key if keys else 'tom'}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     audit.record(
         request,
         AuditAction.EXPORT,
         target=name,
-        detail={"registry": registry, "period": period.key if period else None, "rows": rows},
-    )
+        detail={"registry": chosen or [s.slug for s in sections], "period": asked or None,
+                "rows": rows},
+    )  # fmt: skip
     return response
 
 
@@ -296,31 +365,24 @@ class Period:
         return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
 
 
-def overview_context(
-    departments: list[Department],
-    asked: str,
-    lang: str,
-    registry: str = "dccg",
-    *,
-    scope_ids: list[int] | None = None,
-) -> dict:
-    computation = current_computation(registry)
-    definitions = list(
-        IndicatorDefinition.objects.filter(
-            department__isnull=True, is_active=True, profile=registry
-        ).order_by("position", "pk")
-    )
+def _section_context(section: Section, asked: str, lang: str) -> dict:
+    """One registry's part of the page: its periods, the period shown, and its matrix, outliers
+    and charts (as HTML, their figures and a summary row per indicator), built once for everyone
+    who sees the same departments and then from the cache."""
+    computation, definitions, departments = (
+        section.computation, section.definitions, section.departments
+    )  # fmt: skip
     context = {
+        "slug": section.slug,
+        "name": section.name,
+        "prefix": section.prefix,
         "departments": departments,
-        "regions": sorted({_region_name(d) for d in departments}),
-        "definitions": definitions,
         "computation": computation,
         "periods": [],
         "period": None,
         "results": "",
-        "figures_script": "",
-        "locale": locale_dictionary(),
-        "lang": lang,
+        "figures": {},
+        "summary": [],
     }
     if computation is None or not definitions or not departments:
         return context
@@ -333,13 +395,13 @@ def overview_context(
     if period is None:
         return context
     context["period"] = {"key": period.key, "label": _period_text(period, computation, lang)}
-    # The matrix and the charts, built once for everyone who sees the same departments.
     name = cache.key(
         "overview",
         stamp,
         (period.type, period.start),
         lang,
         threshold(),
+        section.prefix,
         tuple(
             (d.pk, d.slug, d.kind, d.name_da, d.name_en, d.direction, d.position)
             for d in definitions
@@ -348,43 +410,39 @@ def overview_context(
             (d.pk, d.code, d.name, d.hospital.code, d.hospital.name, _region_name(d))
             for d in sorted(departments, key=lambda d: d.pk)
         ),
-        tuple(scope_ids or ()),  # the national figures are protected for the whole scope
+        tuple(section.scope_ids),  # the national figures are protected for the whole scope
     )
-    built = cache.get_or_build(
-        name,
-        lambda: _matrix_and_charts(computation, definitions, departments, period, lang, scope_ids),
-    )
-    return context | built
+    return context | cache.get_or_build(name, lambda: _matrix_and_charts(section, period, lang))
 
 
-def _matrix_and_charts(
-    computation, definitions, departments, period: Period, lang: str, scope_ids=None
-) -> dict:
-    """The matrix, a funnel per proportion, the outliers and the national trend, as HTML and the
-    figures' script."""
-    context, figures = _overview_data(
-        computation, definitions, departments, period, lang, scope_ids
-    )
+def _matrix_and_charts(section: Section, period: Period, lang: str) -> dict:
+    """The matrix, a funnel per proportion, the outliers and the national trend, as HTML; their
+    figures; a summary row per indicator."""
+    context, figures = _overview_data(section, period, lang)
     return {
         "results": render_to_string("dashboards/overview_results.html", context),
-        "figures_script": json_script(figures, "overview-figures"),
+        "figures": figures,
+        "summary": context["summary"],
     }
 
 
-def _overview_data(
-    computation, definitions, departments, period: Period, lang: str, scope_ids=None
-):
-    """(the page's context, its figures) for one period: three queries (the scope's results,
-    the pool and the scope's sums)."""
+def _overview_data(section: Section, period: Period, lang: str):
+    """(the page's context, its figures) for one registry and period: the scope's results, the
+    pool and the scope's sums, the monthly results and markers for the icons."""
+    computation, definitions, departments = (
+        section.computation, section.definitions, section.departments
+    )  # fmt: skip
+    prefix = section.prefix
     rows = _period_results(computation, definitions, departments, period)
-    scope = scope_ids if scope_ids is not None else [d.pk for d in departments]
-    pool = national_results(computation, scope)
+    pool = national_results(computation, section.scope_ids)
     national = {
         d.pk: pool[key] for d in definitions if (key := (d.pk, period.type, period.start)) in pool
     }
     by_cell = {(r["department_id"], r["definition_id"]): r for r in rows}
     icons = _icons(computation, definitions, departments, by_cell, lang)
     context = {
+        "prefix": prefix,
+        "registry": section.name,
         "period": {"key": period.key, "label": _period_text(period, computation, lang)},
         "method": method_text(lang),
         "columns": [_column(d, national.get(d.pk), lang) for d in definitions],
@@ -399,10 +457,11 @@ def _overview_data(
         funnel = _funnel(definition, departments, by_cell, by_cell, national, period, lang)
         if funnel is None:
             continue
-        figures[f"funnel-{definition.slug}"] = funnel[0]
+        figure_id = f"{prefix}funnel-{definition.slug}"
+        figures[figure_id] = funnel[0]
         context["funnels"].append(
             {
-                "id": f"funnel-{definition.slug}",
+                "id": figure_id,
                 "name": definition.name(lang),
                 "title": funnel[0]["layout"]["title"]["text"],
                 "description": funnel[0]["description"],
@@ -433,10 +492,51 @@ def _overview_data(
             )
     context["outliers"].sort(key=lambda o: (not o["concern"], o["indicator"], o["department"]))
     context["groups"] = _groups(departments, definitions, by_cell, lang, flags, icons)
+    context["summary"] = _summary(section, definitions, context, by_cell, flags, icons)
     trend = trend_figure(_trend(pool, definitions, lang), lang)
-    figures["trend"] = trend
-    context["trend"] = {"id": "trend", "description": trend["description"]}
+    figures[f"{prefix}trend"] = trend
+    context["trend"] = {"id": f"{prefix}trend", "description": trend["description"]}
     return context, figures
+
+
+def _summary(section: Section, definitions, context, by_cell, flags, icons) -> list[dict]:
+    """Per indicator, the three questions across the departments shown: how many meet the
+    target, how many are outliers once chance is accounted for, where the latest point is a
+    special cause."""
+    found = []
+    codes = {d.pk: d.code for d in section.departments}
+    for definition, column in zip(definitions, context["columns"], strict=True):
+        cells = [
+            (pk, row) for (pk, definition_id), row in by_cell.items()
+            if definition_id == definition.pk and pk in codes
+        ]  # fmt: skip
+        statuses = [row.get("target_status") for _pk, row in cells]
+        outliers = [flags.get((codes[pk], definition.pk)) for pk, _row in cells]
+        variation = [
+            next((v["kind"] for v in icons.get((pk, definition.pk), {}).get("mdc", [])
+                  if v["kind"] in ("improvement", "concern", "common")), None)
+            for pk, _row in cells
+        ]  # fmt: skip
+        found.append(
+            {
+                "registry": section.name,
+                "registry_slug": section.slug,
+                "indicator": column["name"],
+                "better": column["better"],
+                "national": column["national"],
+                "departments": len(cells),
+                "met": statuses.count("met"),
+                "not_met": statuses.count("not_met"),
+                "not_shown": statuses.count("not_shown"),
+                "with_target": sum(1 for s in statuses if s in ("met", "not_met", "not_shown")),
+                "outliers_concern": sum(1 for o in outliers if o and o["concern"]),
+                "outliers_better": sum(1 for o in outliers if o and not o["concern"]),
+                "improvement": variation.count("improvement"),
+                "concern": variation.count("concern"),
+                "anchor": f"#{section.prefix}matrix-title",
+            }
+        )
+    return found
 
 
 def _region_name(department: Department) -> str:

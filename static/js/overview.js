@@ -1,4 +1,4 @@
-// Leadership overview: sort the matrix by a column, draw the funnels and the national trend
+// Leadership overview: sort each registry's matrix by a column, draw the funnels and the national trend
 // from the figures the server built (json_script), open a department from a funnel point.
 (function () {
   "use strict";
@@ -18,8 +18,7 @@
   // Column 0 (the department) restores the grouped order (region, hospital, department);
   // an indicator column sorts every department by its value, empty and hidden values last,
   // and the region and hospital then show on each row instead of as group headings.
-  const table = document.getElementById("overview-matrix");
-  if (table) {
+  function sortable(table) {
     const body = table.tBodies[0];
     const groupRows = Array.from(body.querySelectorAll("tr.group"));
     const rows = Array.from(body.querySelectorAll("tr.dept"));
@@ -77,8 +76,9 @@
   // --- one indicator at a time on a narrow screen ------------------------------------------
   // The chooser shows every indicator column or just one; on a tablet it starts with the
   // first, so the matrix fits the screen instead of scrolling sideways.
-  const chooser = document.getElementById("matrix-columns");
-  if (table && chooser) {
+  function oneColumnAtATime(chooser) {
+    const table = document.getElementById(chooser.dataset.matrix);
+    if (!table) return;
     function showColumn(chosen) {
       Array.from(table.rows).forEach((row) => {
         if (row.classList.contains("group")) return;
@@ -95,6 +95,9 @@
     showColumn(chooser.value);
     chooser.addEventListener("change", () => showColumn(chooser.value));
   }
+
+  document.querySelectorAll("table.matrix").forEach(sortable);
+  document.querySelectorAll("select.matrix-chooser").forEach(oneColumnAtATime);
 
   // --- charts -------------------------------------------------------------------------------
   const figures = readJson("overview-figures");

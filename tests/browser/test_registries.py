@@ -112,8 +112,26 @@ def test_a_leader_switches_between_three_registries_and_prints_the_overview(page
     person("ledelse@example.dk", Role.LEADERSHIP)
     log_in(page, "ledelse@example.dk", PASSWORD)
     page.goto(f"{page.base}/overview/")
-    switch = page.locator(".registry-switch a")
-    assert switch.count() == 3
+    # Every registry on one page: a summary across them, then each registry's matrix and charts.
+    switch = page.locator(".registry-switch a:not([href*='pathways'])")
+    assert switch.count() == 4  # all, and each of the three
+    assert page.locator(".registry-switch a.current").inner_text().startswith("Alle")
+    summary = page.locator("#overview-summary tbody tr")
+    assert {summary.nth(i).get_attribute("data-registry") for i in range(summary.count())} == {
+        "dccg",
+        "kraeftpakke",
+        "hoftebrud",
+    }
+    for slug in ("dccg", "kraeftpakke", "hoftebrud"):
+        assert page.locator(f"#{slug}-overview-matrix tr.dept").count() > 0
+        page.wait_for_selector(f"#{slug}-trend .main-svg")
+    # Sorting one registry's matrix leaves the others in their grouped order.
+    page.click("#kraeftpakke-overview-matrix button[data-sort-column='1']")
+    assert page.locator("#kraeftpakke-overview-matrix.is-sorted").count() == 1
+    assert page.locator("#dccg-overview-matrix.is-sorted").count() == 0
+    screenshot(page, "registries-overview-all")
+    page.click(".registry-switch a:has-text('DCCG')")
+    page.wait_for_selector("#overview-matrix")
     assert page.locator(".registry-switch a.current").inner_text().startswith("DCCG")
     for name, heading in (
         ("Pakkeforløb for kræft", "Forløb inden for standardforløbstid: brystkræft"),

@@ -237,14 +237,15 @@ def test_a_leader_of_one_region_exports_the_table_it_sees_as_csv(client, world):
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
     header, body = rows[0], rows[1:]
-    assert header[:4] == ["region", "sygehus", "afdeling_kode", "afdeling"]
+    assert header[:5] == ["register", "region", "sygehus", "afdeling_kode", "afdeling"]
     in_region = set(
         Department.objects.filter(hospital__region=region).values_list("code", flat=True)
     )
-    codes = {r[2] for r in body}
+    codes = {r[3] for r in body}
     assert codes == in_region | {"ALL"}
-    assert {r[0] for r in body if r[2] != "ALL"} == {"Region Sjælland"}
+    assert {r[0] for r in body} == {"dccg"}
+    assert {r[1] for r in body if r[3] != "ALL"} == {"Region Sjælland"}
     standard = IndicatorDefinition.objects.filter(department=None, profile="dccg").count()
-    assert len([r for r in body if r[2] == "ALL"]) == standard  # each indicator's national row
+    assert len([r for r in body if r[3] == "ALL"]) == standard  # each indicator's national row
     event = AuditEvent.objects.get(action="export", target="overblik-dccg-2024.csv")
     assert event.detail["rows"] == len(body) - standard

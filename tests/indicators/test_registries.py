@@ -539,6 +539,47 @@ def test_a_national_leader_narrows_the_overview_to_a_region_or_hospital(
     assert all(f"/departments/{c}/" in everything for c in elsewhere)
 
 
+def test_one_overview_page_holds_every_registry_of_the_scope_at_a_fixed_cost(
+    both, client, django_user_model, settings
+):
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    from departments.services import grant_role
+
+    settings.REGISTRY_PROFILE_RECHECK_SECONDS = 3600
+    region = Department.objects.get(code="6630220").hospital.region
+    user = django_user_model.objects.create_user("all@x.dk", "pw-long-enough-5")
+    grant_role(user, "leadership", region=region)
+    client.force_login(user)
+    page = client.get("/overview/").content.decode()
+    # Both registries, each with its own matrix, funnels and trend, and one summary table.
+    assert 'data-registry="dccg"' in page and 'data-registry="kraeftpakke"' in page
+    assert 'id="dccg-overview-matrix"' in page and 'id="kraeftpakke-overview-matrix"' in page
+    assert "Større komplikation" in page and "Forløb inden for standardforløbstid" in page
+    summary = re.search(r'<table class="data small summary".*?</table>', page, re.S).group(0)
+    assert "Større komplikation" in summary and "Forløb inden for standardforløbstid" in summary
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), "element ids are unique on the page"
+    figures = json.loads(
+        re.search(r'id="overview-figures" type="application/json">(.*?)</script>', page).group(1)
+    )
+    assert "dccg-trend" in figures and "kraeftpakke-trend" in figures
+    assert all(name in ids for name in figures)  # every figure has its element
+    # The CSV of the whole page names each row's registry.
+    csv_text = client.get("/overview/", {"format": "csv"}).content.decode("utf-8-sig")
+    assert {line.split(";")[0] for line in csv_text.splitlines()[1:]} == {"dccg", "kraeftpakke"}
+
+    def queries(params) -> int:
+        client.get("/overview/", params)  # the cache warm
+        with CaptureQueriesContext(db) as captured:
+            assert client.get("/overview/", params).status_code == 200
+        return len(captured)
+
+    # Two registries cost what one does.
+    assert queries({}) == queries({"registry": "dccg"}) == queries({"registry": "kraeftpakke"})
+
+
 def _pseudonyms(table: str, extract_id: int) -> set[str]:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT pseudonym FROM {table} WHERE extract_id = %s", [extract_id])  # noqa: S608
