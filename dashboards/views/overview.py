@@ -234,6 +234,8 @@ def pathways(request):
         access.departments_for(request.user, "aggregate").select_related("hospital__region")
     )
     packages = pathway_times(scope, by)
+    if request.GET.get("format") == "csv":
+        return _pathways_csv(request, packages, by, lang)
     figures = {}
     shown = []
     for index, package in enumerate(packages):
@@ -271,6 +273,46 @@ def pathways(request):
         "lang": lang,
     }
     return render(request, "dashboards/overview_pathways.html", context)
+
+
+def _pathways_csv(request, packages, by: str, lang: str) -> HttpResponse:
+    """Every quarter of every package and group shown, one row each, with the numbers of the
+    page (and the quartiles of each step); audited as an export."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response.write("\ufeff")  # so Excel opens it as UTF-8
+    writer = csvsafe.writer(response, delimiter=";" if lang == "da" else ",")
+    steps = ("henvisning_foerste_fremmoede", "foerste_fremmoede_beslutning",
+             "beslutning_behandling")  # fmt: skip
+    writer.writerow(
+        [_("pakke"), _("region") if by == "region" else _("sygehus"), _("kvartal"),
+         _("standardforloebstid_dage"), _("forloeb"), _("behandlet"), _("inden_for"),
+         _("andel"), _("interval"),
+         *(f"{step}_{q}" for step in steps for q in ("q1", "median", "q3"))]
+    )  # fmt: skip
+    rows = 0
+    for package in packages:
+        days = package.standard.days if package.standard else ""
+        for group in package.groups:
+            for quarter in package.quarters:
+                cell = package.cells.get((group, quarter))
+                if cell is None:
+                    continue
+                shown = _pathway_cell(cell, lang)
+                quartiles = [
+                    "" if q is None else number(v, 1, lang)
+                    for q in cell.quartiles
+                    for v in (q if q is not None else (None, None, None))
+                ]
+                writer.writerow(
+                    [package.name, group, period_label(quarter, "quarter", lang), days,
+                     cell.pathways, cell.treated, cell.within, shown["share"],
+                     shown["interval"], *quartiles]
+                )  # fmt: skip
+                rows += 1
+    name = f"forloebstider-{by}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    audit.record(request, AuditAction.EXPORT, target=name, detail={"group": by, "rows": rows})
+    return response
 
 
 def _pathway_cell(cell, lang: str) -> dict | None:
