@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboards.views import api, department, indicator, patients
+from dashboards.views import api, department, feeds, indicator, patients
 
 urlpatterns = [
     path("departments/", department.department_switch, name="department_switch"),
@@ -22,4 +22,16 @@ urlpatterns = [
         name="indicator_patients",
     ),
     path("api/v1/results", api.results, name="api_results"),
+    # A registry's machine client: delivers extracts and follows their import with a feed
+    # token, never a session (dashboards/views/feeds.py, docs/deliveries.md).
+    path(
+        "api/v1/registries/<slug:registry>/extracts",
+        feeds.registry_extracts,
+        name="api_registry_extracts",
+    ),
+    path(
+        "api/v1/registries/<slug:registry>/extracts/<int:pk>",
+        feeds.registry_extract,
+        name="api_registry_extract",
+    ),
 ]

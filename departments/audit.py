@@ -4,7 +4,8 @@ Audited (``AuditAction``): ``login``, ``login_failed``, ``logout``, ``patients_v
 view of a patient list), ``export`` (any file or API answer made from the portal's data,
 including the audit log's own export), ``download`` (a file the portal keeps, e.g. refused
 rows), ``upload`` and ``rollback`` of extracts, ``definition_changed``, ``target_changed``,
-``marker_changed`` and ``role_changed``.
+``marker_changed``, ``role_changed``, ``feed_token_changed`` (a feed token made or revoked)
+and ``feed_token_used`` (each use of one: indicators.services.feed_tokens).
 
 A record is never changed or deleted (a PostgreSQL trigger refuses it). Callers must never put a
 CPR number in ``target`` or ``detail``: name things by id, pseudonym or file name.

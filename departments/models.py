@@ -213,6 +213,9 @@ class AuditAction(models.TextChoices):
     MARKER_CHANGED = "marker_changed", _("Ændringsmarkør ændret")
     ROLE_CHANGED = "role_changed", _("Roller ændret")
     REGISTRY_INSTALLED = "registry_installed", _("Register installeret")
+    FEED_TOKEN_CHANGED = "feed_token_changed", _("Leveringsnøgle oprettet eller tilbagekaldt")
+    FEED_TOKEN_USED = "feed_token_used", _("Leveringsnøgle brugt")
+    DELIVERY_LATE = "delivery_late", _("Levering forsinket")
 
 
 class AuditEvent(models.Model):

@@ -68,3 +68,27 @@ def requeue_stale_task() -> dict:
 
     requeued = requeue_stale()
     return {"extracts": requeued.extracts, "computations": requeued.computations}
+
+
+@shared_task
+def check_deliveries_task() -> dict:
+    """Run by Celery beat every 15 minutes (CELERY_BEAT_SCHEDULE): tell coordinators of a late
+    registry, once per late episode (indicators.services.deliveries)."""
+    from indicators.services.deliveries import check_late
+
+    checked = check_late()
+    return {"late": checked.late, "notified": checked.notified, "failed": checked.failed}
+
+
+@shared_task
+def poll_inbox_task() -> dict:
+    """Run by Celery beat every minute (CELERY_BEAT_SCHEDULE): take the inbox's complete files."""
+    from indicators.services.inbox import poll
+
+    result = poll()
+    return {
+        "taken": len(result.taken),
+        "waiting": result.waiting,
+        "unknown": result.unknown,
+        "skipped": result.skipped,
+    }

@@ -56,6 +56,26 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_int_map(name: str, default: dict[str, int]) -> dict[str, int]:
+    """``"dccg=7,kraeftpakke=1"`` as ``{"dccg": 7, "kraeftpakke": 1}``: whole numbers of at
+    least 0, each name once."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return dict(default)
+    found: dict[str, int] = {}
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        key, sep, value = (piece.strip() for piece in item.partition("="))
+        if not (sep and key and value.isdigit()) or key in found:
+            raise ImproperlyConfigured(
+                f"{name}={raw!r}: {item!r} is not name=days (a whole number of at least 0, "
+                "each name once), e.g. dccg=7,kraeftpakke=1"
+            )
+        found[key] = int(value)
+    return found
+
+
 def database_from_url(url: str, base_dir: Path) -> dict:
     """A ``DATABASES['default']`` entry from ``postgres://…`` or ``sqlite:///path``."""
     parsed = urlparse(url)

@@ -1,6 +1,9 @@
-"""``/healthz``: does the portal reach its database and its broker?"""
+"""``/healthz``: does the portal reach its database and its broker? And, for the operator, how
+fresh each registry's data is (``registries``; late data does not make the portal unhealthy)."""
 
 from __future__ import annotations
+
+import logging
 
 from django.conf import settings
 from django.db import connection
@@ -8,6 +11,8 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from kombu import Connection
+
+logger = logging.getLogger(__name__)
 
 
 def check_database() -> dict:
@@ -33,11 +38,23 @@ def check_broker() -> dict:
     return {"ok": True, "mode": "broker"}
 
 
+def registries() -> list[dict] | None:
+    """Each registry's newest extract, its age, the expected interval and whether it is late
+    (indicators.services.deliveries): one query. None when it cannot be read."""
+    from indicators.services.deliveries import deliveries
+
+    try:
+        return [delivery.as_health() for delivery in deliveries()]
+    except Exception as exc:
+        logger.warning("healthz: registries not read (%s)", type(exc).__name__)
+        return None
+
+
 @never_cache
 @require_GET
 def healthz(request):
     checks = {"database": check_database(), "broker": check_broker()}
     ok = all(check["ok"] for check in checks.values())
-    return JsonResponse(
-        {"status": "ok" if ok else "unavailable", **checks}, status=200 if ok else 503
-    )
+    body = {"status": "ok" if ok else "unavailable", **checks}
+    body["registries"] = registries() if checks["database"]["ok"] else None
+    return JsonResponse(body, status=200 if ok else 503)

@@ -13,7 +13,14 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from qualityportal.env import database_from_url, env_bool, env_int, env_list, env_str
+from qualityportal.env import (
+    database_from_url,
+    env_bool,
+    env_int,
+    env_int_map,
+    env_list,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR") or BASE_DIR / "var")
@@ -94,6 +101,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "qualityportal.context_processors.portal",
                 "departments.context_processors.portal_access",
+                "indicators.context_processors.late_deliveries",
             ],
         },
     },
@@ -236,7 +244,16 @@ MEDIA_URL = "media/"
 # Uploaded extracts are large; stream them to disk rather than hold them in memory.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Raw extracts waiting for the worker hold CPR numbers: readable by the portal's user only.
+FILE_UPLOAD_PERMISSIONS = 0o600
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 512 * 1024 * 1024)
+# The inbox: one folder per registry (INBOX_DIR/<slug>/) that a delivering machine writes
+# extracts into; poll_inbox (and Celery beat, every INBOX_POLL_SECONDS) takes every complete
+# file (indicators/services/inbox.py). A claimed file left this long by a killed poller is
+# taken again.
+INBOX_DIR = Path(env_str("INBOX_DIR") or VAR_DIR / "inbox")
+INBOX_POLL_SECONDS = env_int("INBOX_POLL_SECONDS", 60)
+INBOX_STALE_SECONDS = env_int("INBOX_STALE_SECONDS", 15 * 60)
 # Checked while the body streams (qualityportal.uploads); partial files only ever in one folder,
 # swept of leftovers when the portal starts.
 FILE_UPLOAD_HANDLERS = [
@@ -338,8 +355,22 @@ LOGGING = {
     },
 }
 
+# How often each registry's extract is expected, in days, over what its profile says
+# (``expected_every_days``): DELIVERY_EXPECTED_EVERY_DAYS="dccg=7,kraeftpakke=1"; 0 turns the
+# watch off for that registry. Older data is late: coordinators are told (docs/deliveries.md).
+DELIVERY_EXPECTED_EVERY_DAYS = env_int_map("DELIVERY_EXPECTED_EVERY_DAYS", {})
+
 # Celery beat: send again work that waited too long for a worker (the broker was down, or a
-# worker died mid-task); see indicators/services/maintenance.py.
+# worker died mid-task); see indicators/services/maintenance.py. And look for late deliveries
+# (indicators/services/deliveries.py).
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-work": {"task": "indicators.tasks.requeue_stale_task", "schedule": 120.0},
+    "poll-inbox": {
+        "task": "indicators.tasks.poll_inbox_task",
+        "schedule": float(INBOX_POLL_SECONDS),
+    },
+    "check-late-deliveries": {
+        "task": "indicators.tasks.check_deliveries_task",
+        "schedule": 15 * 60.0,
+    },
 }

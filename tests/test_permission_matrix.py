@@ -148,6 +148,11 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         # Without "confirm" the answer is the page of what would change.
         "POST": expect("forbidden", anonymous="login", coordinator_A="ok"),
     },
+    # A registry's machine client, by feed token only: a session (any role's) opens nothing,
+    # and the token is checked before the method or the registry (tests/dashboards/
+    # test_feed_api.py has the token's own answers).
+    "api_registry_extracts": {"GET": same("unauthorized"), "POST": same("unauthorized")},
+    "api_registry_extract": {"GET": same("unauthorized"), "POST": same("unauthorized")},
     "audit_list": get_only(ADMINS_ONLY),
     "audit_export": get_only(ADMINS_ONLY),
     # allauth: accounts ------------------------------------------------------------------------
@@ -313,10 +318,17 @@ def admin_expected(name: str, route: str, method: str, exists: bool) -> dict[str
         view = "change"
     elif not name.startswith("admin:") or view not in ADMIN_MODEL_VIEWS:
         return None
-    # Read-only in the admin: the audit log (never added to, changed or deleted) and the second
-    # factors (whose secrets nobody reads or edits; an admin may delete one for a lost phone).
-    read_only = name.startswith(("admin:departments_auditevent_", "admin:mfa_authenticator_"))
-    no_delete = name.startswith("admin:departments_auditevent_")
+    # Read-only in the admin: the audit log (never added to, changed or deleted), the second
+    # factors (whose secrets nobody reads or edits; an admin may delete one for a lost phone)
+    # and the feed tokens (made by a command that shows the token once; revoked, never deleted).
+    read_only = name.startswith(
+        (
+            "admin:departments_auditevent_",
+            "admin:mfa_authenticator_",
+            "admin:indicators_feedtoken_",
+        )
+    )
+    no_delete = name.startswith(("admin:departments_auditevent_", "admin:indicators_feedtoken_"))
     if read_only and (view == "add" or (view == "change" and not get)):
         return staff("forbidden")
     if no_delete and view == "delete":
@@ -359,6 +371,7 @@ def fill(param: str, route: str, world: World) -> str | None:
         "key": "nokey",
         "uidb36": "0",
         "provider_id": "sso",
+        "registry": "dccg",
     }
     if param == "slug" and "settings/own/" in route:
         return OWN_SLUG
@@ -532,6 +545,7 @@ def build_world(tmp_path) -> tuple[World, dict[str, object]]:
     from indicators.registry.importer import import_path
     from indicators.services import computations
     from indicators.services.definitions import create_department_indicator
+    from indicators.services.feed_tokens import create_token
     from tests.departments.people import department, person
     from tests.indicators.extract_files import ROWS, SAMPLE, csv_text
 
@@ -571,6 +585,7 @@ def build_world(tmp_path) -> tuple[World, dict[str, object]]:
     totp = Authenticator.objects.create(user=bystander, type="totp", data={"secret": "x"})
     social = SocialAccount.objects.create(user=bystander, provider="sso", uid="bystander")
     audit_event = AuditEvent.objects.create(action="login_failed", user_email="x@example.dk")
+    feed_token, _raw = create_token("dccg", "matrix-feed")
     objects = {
         "auth/group": group.pk,
         "account/emailaddress": email.pk,
@@ -581,6 +596,7 @@ def build_world(tmp_path) -> tuple[World, dict[str, object]]:
         "departments/department": a.pk,
         "departments/user": bystander.pk,
         "departments/auditevent": audit_event.pk,
+        "indicators/feedtoken": feed_token.pk,
     }
     world = World(
         extract_id=refused.pk,

@@ -101,7 +101,9 @@ def _require_reader(request) -> None:
 @require_GET
 def extract_detail(request, pk: int):
     _require_reader(request)
-    extract = get_object_or_404(Extract.objects.select_related("registry", "uploaded_by"), pk=pk)
+    extract = get_object_or_404(
+        Extract.objects.select_related("registry", "uploaded_by", "feed_token"), pk=pk
+    )
     visible = selectors.refused_rows(extract, request.user)
     refused = Paginator(visible, 100).get_page(request.GET.get("page"))
     return render(

@@ -13,6 +13,7 @@ from indicators.models.extracts import (
     Registry,
     RegistryProfile,
 )
+from indicators.models.feeds import FeedToken
 from indicators.models.results import Computation, Result
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "DepartmentIndicator",
     "Extract",
     "ExtractDepartment",
+    "FeedToken",
     "IndicatorDefinition",
     "OperationRow",
     "RefusedRow",

@@ -24,6 +24,15 @@ class Registry(models.Model):
     version = models.PositiveIntegerField(_("profilversion"), default=0)
     # The table its rows are stored in, typed from its profile (indicators.registry.storage).
     row_table = models.CharField(max_length=63, blank=True)
+    # How often an extract is expected (the profile's ``expected_every_days``; the server's
+    # ``DELIVERY_EXPECTED_EVERY_DAYS`` overrides it); none: never late.
+    expected_every_days = models.PositiveIntegerField(
+        _("forventet levering hver (dage)"), null=True, blank=True
+    )
+    # Set when the newest extract became older than expected (one late episode, one e-mail);
+    # cleared by the next extract (indicators.services.deliveries).
+    late_since = models.DateTimeField(_("forsinket siden"), null=True, blank=True)
+    late_notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("register")
@@ -86,6 +95,18 @@ class Extract(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
     uploaded_at = models.DateTimeField(_("uploadet"), default=timezone.now)
+    # How it came: web, cli, inbox or api (a machine client's feed token).
+    via = models.CharField(_("leveret via"), max_length=10, blank=True)
+    feed_token = models.ForeignKey(
+        "indicators.FeedToken",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="extracts",
+    )
+    # The same file delivered again changes nothing but these: how often it came, and when last.
+    deliveries = models.PositiveIntegerField(_("leveringer"), default=1)
+    last_delivered_at = models.DateTimeField(_("senest leveret"), null=True, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -109,11 +130,22 @@ class Extract(models.Model):
 
     class Meta:
         ordering = ["-uploaded_at", "-pk"]
+        # The newest delivery of each registry (/healthz, the late-delivery banner).
+        indexes = [
+            models.Index(fields=["registry", "status", "uploaded_at"], name="extract_newest")
+        ]
         verbose_name = _("udtræk")
         verbose_name_plural = _("udtræk")
         constraints = [
             models.UniqueConstraint(
                 fields=["registry"], condition=Q(is_current=True), name="one_current_extract"
+            ),
+            # A file is imported once: a repeat, also while the first is on its way, counts as
+            # a delivery of the same extract (importer.queue_upload).
+            models.UniqueConstraint(
+                fields=["registry", "sha256"],
+                condition=~Q(status="failed"),
+                name="one_live_extract_per_file",
             ),
             models.CheckConstraint(
                 name="current_extract_is_done", condition=Q(is_current=False) | Q(status="done")

@@ -51,6 +51,17 @@ def scrub(text: str) -> str:
     return "".join([*parts, text[last:]])
 
 
+# In a file name a CPR number may be cut up by any separator, and a name is no cell to be exact
+# about: every run of six digits, a separator or none, and four digits is masked.
+_NAME_SHAPE = re.compile(r"(?<![0-9])[0-9]{6}[-_ .]?[0-9]{4}(?![0-9])")
+
+
+def scrub_name(name: str, limit: int = 255) -> str:
+    """A file name fit to keep and show: cut to ``limit`` characters first, then every
+    CPR-like part (six digits, a separator or not, four digits) replaced by "[CPR]"."""
+    return _NAME_SHAPE.sub(MARK, (name or "")[:limit])
+
+
 def cpr_values(values: pa.Array) -> np.ndarray:
     """Per value of a string array: is it CPR-shaped somewhere?"""
     flags = np.zeros(len(values), dtype=bool)

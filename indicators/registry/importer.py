@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 from django.core.files.base import File
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from departments import audit
@@ -24,14 +24,14 @@ from departments.models import AuditAction
 from departments.services import DepartmentRecord, upsert_departments
 from indicators.models import Extract, ExtractDepartment, RefusedRow, Registry
 from indicators.registry import catalog
-from indicators.registry.cpr import scrub
+from indicators.registry.cpr import scrub_name
 from indicators.registry.errors import FileRefused, reason
 from indicators.registry.load import load_rows
 from indicators.registry.profiles import Profile
 from indicators.registry.pseudonym import pseudonymiser
 from indicators.registry.reader import RawTable, read_extract
 from indicators.registry.validate import Refusal, Validated, validate
-from indicators.services import currency
+from indicators.services import currency, deliveries
 
 logger = logging.getLogger(__name__)
 S = Extract.Status
@@ -80,7 +80,7 @@ def import_path(
     so a refused file leaves every table as it was. ``force`` makes the extract current even
     where it takes more than half of a department's rows away.
     """
-    outcome = _import_path(path, profile_slug=profile_slug, user=user, force=force)
+    outcome = _import_path(path, profile_slug=profile_slug, user=user, force=force, via=via)
     extract = outcome.extract
     audit.record(
         None,
@@ -101,7 +101,7 @@ def import_path(
     return outcome
 
 
-def _import_path(path: Path, *, profile_slug: str, user, force: bool) -> ImportOutcome:
+def _import_path(path: Path, *, profile_slug: str, user, force: bool, via: str) -> ImportOutcome:
     profile = catalog.profile(profile_slug)
     data = path.read_bytes()
     # The digest (hashlib lets go of the GIL) is taken while Arrow parses the file.
@@ -114,22 +114,24 @@ def _import_path(path: Path, *, profile_slug: str, user, force: bool) -> ImportO
         sha = digest.result()
     del data
     registry = Registry.objects.filter(slug=profile.slug).first()
-    earlier = registry and find_done_extract(registry, sha)
+    earlier = registry and find_live_extract(registry, sha)
     if earlier:
         if force and earlier.awaiting_confirmation:
             # The same file again, forced: the held extract is confirmed, not loaded twice.
             make_current(earlier, user=user, confirmed=True, via="cli")
             earlier.refresh_from_db()
-        return ImportOutcome(earlier, already_imported=True)
+        return ImportOutcome(delivered_again(earlier), already_imported=True)
     if refused is not None:
         raise refused
     extract = Extract.objects.create(
         registry=registry or registry_for(profile),
         profile_version=profile.version,
-        file_name=scrub(path.name),
+        file_name=scrub_name(path.name),
         sha256=sha,
         size_bytes=path.stat().st_size,
         uploaded_by=user,
+        via=via,
+        last_delivered_at=timezone.now(),
         status=S.READING,
         started_at=timezone.now(),
     )
@@ -137,51 +139,138 @@ def _import_path(path: Path, *, profile_slug: str, user, force: bool) -> ImportO
 
 
 def queue_upload(
-    uploaded_file, *, profile_slug: str = "dccg", user=None, request=None
+    uploaded_file,
+    *,
+    profile_slug: str = "dccg",
+    user=None,
+    request=None,
+    via: str = "web",
+    feed_token=None,
 ) -> ImportOutcome:
-    """Keep an uploaded file for the worker and queue its import once this transaction commits;
-    the one door for uploads: it writes the audit record too."""
-    with transaction.atomic():
-        outcome = _queue_upload(uploaded_file, profile_slug=profile_slug, user=user)
-        audit.record(
-            request,
-            AuditAction.UPLOAD,
-            user=user,
-            target=f"extract:{outcome.extract.pk}",
-            detail={
-                "via": "web",
-                "file_name": outcome.extract.file_name,
-                "sha256": outcome.extract.sha256,
-                "profile": profile_slug,
-                "already_imported": outcome.already_imported,
-            },
-        )
+    """Keep a copy of a delivered file for the worker and queue its import once this
+    transaction commits; the one door for deliveries (the web form, the inbox, a feed token's
+    client): it writes the audit record too. The same file again (imported, or on its way)
+    changes nothing but the earlier extract's count of deliveries. If anything fails, the copy
+    is deleted and nothing is recorded: the caller still holds the file."""
+    stored: list = []  # the kept copy, if any: (storage, name)
+    try:
+        with transaction.atomic():
+            outcome = _queue_upload(
+                uploaded_file, profile_slug=profile_slug, user=user, via=via,
+                feed_token=feed_token, stored=stored,
+            )  # fmt: skip
+            audit.record(
+                request,
+                AuditAction.UPLOAD,
+                user=user,
+                target=f"extract:{outcome.extract.pk}",
+                detail={
+                    "via": via,
+                    "file_name": outcome.extract.file_name,
+                    "sha256": outcome.extract.sha256,
+                    "profile": profile_slug,
+                    "already_imported": outcome.already_imported,
+                    **({"feed_token": feed_token.name} if feed_token is not None else {}),
+                },
+            )
+    except BaseException:
+        for storage, name in stored:  # the raw copy holds CPR numbers: it goes with the record
+            storage.delete(name)
+        raise
     return outcome
 
 
-def _queue_upload(uploaded_file, *, profile_slug: str, user) -> ImportOutcome:
+def _queue_upload(
+    uploaded_file, *, profile_slug: str, user, via: str, feed_token, stored: list
+) -> ImportOutcome:
     profile = catalog.profile(profile_slug)
     registry = registry_for(profile)
     digest = hashlib.sha256()
     for chunk in uploaded_file.chunks():
         digest.update(chunk)
     sha = digest.hexdigest()
-    earlier = find_done_extract(registry, sha)
+    earlier = find_live_extract(registry, sha)
     if earlier is not None:
-        return ImportOutcome(earlier, already_imported=True)
+        return ImportOutcome(delivered_again(earlier), already_imported=True)
     extract = Extract(
         registry=registry,
         profile_version=profile.version,
-        file_name=scrub(Path(uploaded_file.name).name[:255]),
+        file_name=scrub_name(Path(uploaded_file.name).name),
         sha256=sha,
         size_bytes=uploaded_file.size or 0,
         uploaded_by=user,
+        via=via,
+        feed_token=feed_token,
+        last_delivered_at=timezone.now(),
     )
     uploaded_file.seek(0)
+    # A copy (never a move): the caller's file stays until this transaction has committed.
     extract.upload.save(f"{sha[:16]}.bin", File(uploaded_file), save=False)
-    extract.save()
+    stored.append((extract.upload.storage, extract.upload.name))
+    try:
+        with transaction.atomic():
+            extract.save()
+    except IntegrityError:
+        # The same file, delivered at the same moment by another request: that one counts.
+        earlier = find_live_extract(registry, sha)
+        if earlier is None:
+            raise
+        storage, name = stored.pop()
+        storage.delete(name)
+        return ImportOutcome(delivered_again(earlier), already_imported=True)
     transaction.on_commit(lambda: _enqueue_import(extract.pk))
     return ImportOutcome(extract)
+
+
+def refuse_delivery(profile_slug: str, file_name: str, size: int, *, via: str) -> ImportOutcome:
+    """Record a delivered file that is refused unread (larger than ``UPLOAD_MAX_BYTES``) as a
+    failed extract with its reason, audited; the caller deletes the file."""
+    registry = registry_for(catalog.profile(profile_slug))
+    why = reason("too_large", size=f"{size:,}".replace(",", "."),
+                 limit=f"{int(settings.UPLOAD_MAX_BYTES):,}".replace(",", "."))  # fmt: skip
+    now = timezone.now()
+    with transaction.atomic():
+        extract = Extract.objects.create(
+            registry=registry,
+            profile_version=registry.version,
+            file_name=scrub_name(file_name),
+            size_bytes=size,
+            via=via,
+            status=S.FAILED,
+            error_code=why.code,
+            message_da=why.da,
+            message_en=why.en,
+            last_delivered_at=now,
+            finished_at=now,
+        )
+        audit.record(
+            None,
+            AuditAction.UPLOAD,
+            target=f"extract:{extract.pk}",
+            detail={"via": via, "file_name": extract.file_name, "profile": profile_slug,
+                    "refused": why.code, "size_bytes": size},
+        )  # fmt: skip
+    return ImportOutcome(extract)
+
+
+def find_live_extract(registry: Registry, sha256: str) -> Extract | None:
+    """The registry's extract of this file that is imported or on its way (not failed): a
+    repeat of it changes nothing (``one_live_extract_per_file`` holds the database to it)."""
+    return (
+        Extract.objects.filter(registry=registry, sha256=sha256)
+        .exclude(status=S.FAILED)
+        .order_by("pk")
+        .first()
+    )
+
+
+def delivered_again(earlier: Extract) -> Extract:
+    """Count a repeated delivery of an imported file on its extract; nothing else changes."""
+    Extract.objects.filter(pk=earlier.pk).update(
+        deliveries=models.F("deliveries") + 1, last_delivered_at=timezone.now()
+    )
+    earlier.refresh_from_db(fields=["deliveries", "last_delivered_at"])
+    return earlier
 
 
 def _enqueue_import(extract_id: int) -> None:
@@ -299,6 +388,7 @@ def _load(
             )
         else:
             currency.apply(extract)
+            deliveries.delivered(extract.registry_id)  # a late episode ends now
             _queue_recompute(extract)
     return extract
 
@@ -423,6 +513,7 @@ def make_current(
         Registry.objects.select_for_update().get(pk=extract.registry_id)
         changes = currency.changes(extract)
         currency.apply(extract)
+        deliveries.delivered(extract.registry_id)
         audit.record(
             request,
             AuditAction.ROLLBACK,

@@ -36,13 +36,14 @@ FORMAT = 1
 KINDS = ("cpr", "code", "text", "date", "choice", "int", "decimal")
 INDICATOR_KINDS = ("proportion", "measure")
 BETTER = ("lower", "higher")
+MAX_EVERY_DAYS = 3660  # expected_every_days: ten years at most
 SLUG = re.compile(r"[a-z][a-z0-9_]{1,39}")
 INDICATOR_SLUG = re.compile(r"[a-z][a-z0-9_-]{1,59}")
 
 _TOP = (
     "format", "slug", "version", "name_da", "name_en", "delimiter", "date_format", "key",
     "period", "hospital_code", "department_code", "hospital_name", "department_name",
-    "municipality_code", "date_orders", "columns", "indicators",
+    "municipality_code", "date_orders", "expected_every_days", "columns", "indicators",
 )  # fmt: skip
 _COLUMN = (
     "name", "field", "kind", "required", "label_da", "label_en", "length", "low", "high",
@@ -135,6 +136,9 @@ class ProfileSpec:
     date_orders: tuple[DateOrder, ...]
     columns: tuple[Column, ...]  # choices always as {accepted spelling (lower case): stored}
     indicators: tuple[IndicatorSpec, ...]
+    # How often an extract is expected, in days (indicators.services.deliveries); None: the
+    # file does not say, and the registry is never late unless the server says otherwise.
+    expected_every_days: int | None = None
 
     def as_dict(self) -> dict:
         """The contents as plain data; ``load_profile_data(as_dict())`` gives the same spec."""
@@ -153,6 +157,9 @@ class ProfileSpec:
             if getattr(self, name) is not None:
                 top[name] = getattr(self, name)
         top["date_orders"] = [[o.later, o.earlier] for o in self.date_orders]
+        # Only when given: a profile without it keeps the digest it had before the key existed.
+        if self.expected_every_days is not None:
+            top["expected_every_days"] = self.expected_every_days
         top["columns"] = [_column_dict(c) for c in self.columns]
         top["indicators"] = [i.as_dict() for i in self.indicators]
         return top
@@ -389,6 +396,15 @@ class _Check:
                 "'date_format' skal være et strftime-mønster med dag, måned og år, fx %d-%m-%Y.",
                 "'date_format' must be a strftime pattern with day, month and year, e.g. %d-%m-%Y.",
             )
+        expected_every_days = self.get(data, "expected_every_days", "", False)
+        if expected_every_days is _MISSING:
+            expected_every_days = None
+        elif not (_is_int(expected_every_days) and 1 <= expected_every_days <= MAX_EVERY_DAYS):
+            self.add(
+                "expected_every_days",
+                f"'expected_every_days' skal være et helt antal dage fra 1 til {MAX_EVERY_DAYS}.",
+                f"'expected_every_days' must be a whole number of days from 1 to {MAX_EVERY_DAYS}.",
+            )
 
         columns = [self.column(path, table) for path, table in self.tables(data, "columns", True)]
         kinds: dict[str, str | None] = {}  # each column with a usable name: its kind, or None
@@ -461,6 +477,7 @@ class _Check:
             date_orders=tuple(DateOrder(later, earlier) for later, earlier in date_orders),
             columns=tuple(c["column"] for c in columns),
             indicators=tuple(i["indicator"] for i in indicators),
+            expected_every_days=expected_every_days,
         )
 
     def tables_ok(self, data: dict, name: str) -> bool:

@@ -113,7 +113,11 @@ def install_profile(
             installed_by=user,
         )
         Registry.objects.filter(pk=registry.pk).update(
-            name=spec.name_da, name_en=spec.name_en, version=spec.version, row_table=table
+            name=spec.name_da,
+            name_en=spec.name_en,
+            version=spec.version,
+            row_table=table,
+            expected_every_days=spec.expected_every_days,
         )
         registry.refresh_from_db()
         added = storage.ensure_table(table, profile)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 
 from departments.models import Role
 from indicators.models import Extract
+from indicators.services import inbox
 from tests.browser.conftest import log_in, screenshot
 from tests.departments.people import PASSWORD, A, department, person
 from tests.indicators.extract_files import ROWS, csv_text
@@ -40,4 +44,21 @@ def test_a_coordinator_uploads_and_sees_the_report(page, eager_tasks, tmp_path, 
     page.goto(f"{page.base}/extracts/")
     assert "Aktuelt" in page.inner_text("table")
     screenshot(page, "extract-list")
+
+    # Ten days later DCCG (an extract a week expected) is late: the coordinator sees a banner.
+    Extract.objects.update(uploaded_at=timezone.now() - dt.timedelta(days=10))
+    page.goto(f"{page.base}/extracts/")
+    banner = page.locator(".late-deliveries [data-registry=dccg]")
+    assert (
+        "Forsinket levering" in banner.inner_text() and "10,0 dage gammelt" in banner.inner_text()
+    )
+    screenshot(page, "late-delivery-banner")
+    # A delivery through the inbox ends it.
+    settings.INBOX_DIR = tmp_path / "inbox"
+    (settings.INBOX_DIR / "dccg").mkdir(parents=True)
+    (settings.INBOX_DIR / "dccg" / "levering.csv").write_text(csv_text(ROWS[:2]), encoding="utf-8")
+    (taken,) = inbox.poll().taken
+    page.goto(f"{page.base}/extracts/{taken.extract_id}/")
+    assert "fra indbakken" in page.inner_text("main")
+    assert page.locator(".late-deliveries").count() == 0
     assert page.console_errors == []

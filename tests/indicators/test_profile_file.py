@@ -211,8 +211,8 @@ def test_every_problem_is_reported_at_once():
 
 TOP_KEYS = (
     "format, slug, version, name_da, name_en, delimiter, date_format, key, period, hospital_code, "
-    "department_code, hospital_name, department_name, municipality_code, date_orders, columns, "
-    "indicators"
+    "department_code, hospital_name, department_name, municipality_code, date_orders, "
+    "expected_every_days, columns, indicators"
 )
 
 
@@ -294,6 +294,26 @@ def test_date_format_needs_day_month_and_year(value):
 def test_usable_formats_and_delimiters(value):
     name = "delimiter" if len(value) == 1 else "date_format"
     assert getattr(load_profile(to_toml(changed(((name,), value)))), name) == value
+
+
+@pytest.mark.parametrize("value", [0, -7, 1.5, 7.0, True, "7", 3661])
+def test_expected_every_days_is_a_whole_number_of_days(value):
+    only(
+        changed((("expected_every_days",), value)),
+        "expected_every_days",
+        "'expected_every_days' skal være et helt antal dage fra 1 til 3660.",
+        "'expected_every_days' must be a whole number of days from 1 to 3660.",
+    )
+
+
+def test_expected_every_days_is_optional_and_absent_from_the_contents_when_not_given():
+    without = load_profile(to_toml(BASE))
+    assert without.expected_every_days is None
+    assert "expected_every_days" not in without.as_dict()  # the digest it always had
+    weekly = load_profile(to_toml(changed((("expected_every_days",), 7))))
+    assert weekly.expected_every_days == 7 and weekly.as_dict()["expected_every_days"] == 7
+    assert weekly.digest != without.digest
+    assert load_profile_data(weekly.as_dict()) == weekly
 
 
 @pytest.mark.parametrize("value", [[], "cpr", 1])
@@ -1035,7 +1055,9 @@ def test_the_digest_is_the_content_not_the_spelling():
     defaults = {k: v for k, v in data.items() if k not in ("delimiter", "date_format")}
     assert load_profile(to_toml(defaults)).digest == spec.digest  # defaults spelled or not
     assert re.fullmatch(r"[0-9a-f]{64}", spec.digest)
-    for key, value in (("version", 2), ("name_en", "DCCG"), ("delimiter", ",")):
+    changes = (("version", data["version"] + 1), ("name_en", "DCCG"), ("delimiter", ","))
+    changes += (("expected_every_days", data["expected_every_days"] + 1),)
+    for key, value in changes:
         assert load_profile(to_toml({**data, key: value})).digest != spec.digest
     data["indicators"][10]["target"] = 0.04
     assert load_profile(to_toml(data)).digest != spec.digest

@@ -140,11 +140,15 @@ def state() -> tuple:
 
 def test_migrate_installs_the_shipped_profiles():
     installed = {r.slug: r for r in Registry.objects.all()}
-    assert installed["dccg"].version == 1 and installed["dccg"].row_table == "registry_dccg"
+    assert installed["dccg"].version == shipped("dccg").version
+    assert installed["dccg"].row_table == "registry_dccg"
     assert installed["kraeftpakke"].row_table == "registry_kraeftpakke"
     for slug in ("dccg", "kraeftpakke"):
-        profile = RegistryProfile.objects.get(registry__slug=slug, version=1)
-        assert profile.digest == shipped(slug).digest
+        spec = shipped(slug)
+        profile = RegistryProfile.objects.get(registry__slug=slug, version=spec.version)
+        assert profile.digest == spec.digest
+        # The expected delivery interval is the file's (indicators.services.deliveries).
+        assert installed[slug].expected_every_days == spec.expected_every_days
         kept = {i.slug for i in shipped(slug).indicators}
         active = IndicatorDefinition.objects.filter(profile=slug, department=None, is_active=True)
         assert set(active.values_list("slug", flat=True)) == kept
