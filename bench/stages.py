@@ -314,7 +314,17 @@ def stage_workers(department_tasks: str = "21", full_tasks: str = "6") -> dict:
     return measure(int(department_tasks), int(full_tasks))
 
 
+def stage_inbox(*paths: str) -> dict:
+    """Files dropped in the inbox with beat and a real worker running, each timed until its
+    computation is current; and an empty poll."""
+    _setup()
+    from bench.inbox import measure
+
+    return measure(list(paths))
+
+
 STAGES = {
+    "inbox": stage_inbox,
     "add-registry": stage_add_registry,
     "overviews": stage_overviews,
     "load": stage_load,
