@@ -14,17 +14,20 @@ reads only the departments in scope, the current computation and the definitions
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from types import SimpleNamespace
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import json_script
+from django.utils.html import format_html, json_script
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -49,6 +52,7 @@ from qualityportal import csvsafe
 from qualityportal.formatting import count_text, number, period_label, range_text, value_text
 
 PERIOD_TYPES = ("year", "quarter")
+JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
 FIELDS = (
     "definition_id",
     "department_id",
@@ -105,10 +109,8 @@ def overview(request):
     if request.GET.get("format") == "csv":
         return overview_csv(request, sections, asked, lang, chosen)
     shown = [_section_context(section, asked, lang) for section in sections]
-    figures: dict[str, dict] = {}
     periods: dict[str, dict] = {}
     for section in shown:
-        figures |= section.pop("figures", {})
         for p in section["periods"]:
             periods.setdefault(p["key"], p)
     period = next((s["period"] for s in shown if s["period"]), None)
@@ -120,7 +122,7 @@ def overview(request):
         "periods": sorted(periods.values(), key=_period_order),
         "period": period if len(shown) == 1 else {"key": asked} if asked in periods else None,
         "departments": sorted({d for s in sections for d in s.departments}, key=lambda d: d.pk),
-        "figures_script": json_script(figures, "overview-figures") if figures else "",
+        "figures_script": _figures_script([s["figures_json"] for s in shown]),
         "locale": locale_dictionary(),
         "lang": lang,
         "summary": [row for s in shown for row in s["summary"]],
@@ -183,6 +185,25 @@ def _sections(request, lang: str) -> tuple[list[Section], dict, list, str]:
         for e in picked
     ]
     return sections, places, entries, chosen
+
+
+def _figures_json(figures: dict) -> str:
+    """The members of the figures' JSON object, escaped as ``json_script`` escapes them, without
+    the braces: kept in the cache with the HTML, and joined on the page without another pass
+    over hundreds of kilobytes of figures."""
+    if not figures:
+        return ""
+    return json.dumps(figures, cls=DjangoJSONEncoder).translate(JSON_SCRIPT_ESCAPES)[1:-1]
+
+
+def _figures_script(members: list[str]) -> str:
+    joined = ",".join(m for m in members if m)
+    if not joined:
+        return ""
+    return format_html(
+        '<script id="overview-figures" type="application/json">{}</script>',
+        mark_safe("{" + joined + "}"),  # noqa: S308 -- escaped by _figures_json
+    )
 
 
 def _period_order(period: dict) -> tuple:
@@ -423,7 +444,7 @@ def _section_context(section: Section, asked: str, lang: str) -> dict:
         "periods": [],
         "period": None,
         "results": "",
-        "figures": {},
+        "figures_json": "",
         "summary": [],
     }
     if computation is None or not definitions or not departments:
@@ -438,7 +459,7 @@ def _section_context(section: Section, asked: str, lang: str) -> dict:
         return context
     context["period"] = {"key": period.key, "label": _period_text(period, computation, lang)}
     name = cache.key(
-        "overview",
+        "overview-2",  # what is kept changed: the HTML, the figures' JSON, the summary
         stamp,
         (period.type, period.start),
         lang,
@@ -461,9 +482,18 @@ def _matrix_and_charts(section: Section, period: Period, lang: str) -> dict:
     """The matrix, a funnel per proportion, the outliers and the national trend, as HTML; their
     figures; a summary row per indicator."""
     context, figures = _overview_data(section, period, lang)
+    if section.prefix:
+        # With every registry on the page: the matrices and outliers; each registry's funnels
+        # and trend are on its own page (a link), which keeps the page light.
+        context["charts"], figures = False, {}
+        context["registry_url"] = (
+            f"{reverse('overview')}?registry={section.slug}&period={period.key}"
+        )
+    else:
+        context["charts"] = True
     return {
         "results": render_to_string("dashboards/overview_results.html", context),
-        "figures": figures,
+        "figures_json": _figures_json(figures),
         "summary": context["summary"],
     }
 
