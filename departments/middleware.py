@@ -15,6 +15,9 @@ from departments.access import needs_second_factor
 # Pages a person must reach to set up TOTP (or to leave): the MFA pages, re-authentication
 # (which activating TOTP asks for), logging out, the language switch, health and static files.
 _EXEMPT_NAMES = ("mfa_index", "account_reauthenticate", "account_logout", "set_language", "healthz")
+# The machine clients' delivery API knows no session (dashboards/views/feeds.py): it answers a
+# request with a session cookie as an anonymous one, in JSON, never with a redirect to a page.
+_FEED_API = "/api/v1/registries/"
 
 
 class RequireMFAForPatientRoles:
@@ -27,7 +30,11 @@ class RequireMFAForPatientRoles:
 
     def _exempt_prefixes(self) -> tuple[str, ...]:
         if self._exempt is None:
-            self._exempt = (*(reverse(name) for name in _EXEMPT_NAMES), settings.STATIC_URL)
+            self._exempt = (
+                *(reverse(name) for name in _EXEMPT_NAMES),
+                settings.STATIC_URL,
+                _FEED_API,
+            )
             self._exempt = tuple(p if p.startswith("/") else "/" + p for p in self._exempt)
         return self._exempt
 

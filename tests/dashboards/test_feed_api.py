@@ -224,6 +224,16 @@ def test_a_session_alone_opens_nothing_here(client, places, django_capture_on_co
     assert client.get(url).status_code == 401
 
 
+def test_a_session_that_still_needs_two_factor_gets_json_not_a_page(client, deliver, settings):
+    settings.MFA_REQUIRED_FOR_PATIENT_ROLES = True
+    coordinator = person("koordinator@example.dk", Role.COORDINATOR, department(A))
+    client.force_login(coordinator)
+    assert client.get("/extracts/").status_code == 302  # the pages send them to set it up
+    refused = client.post(URL, CONTENT, content_type="text/csv")
+    assert refused.status_code == 401 and refused.json()["error"] == "not_authenticated"
+    assert deliver().status_code == 202  # the token alone speaks here
+
+
 def test_a_session_and_a_token_deliver_as_the_token_alone(client, deliver):
     coordinator = person("koordinator@example.dk", Role.COORDINATOR, department(A))
     client.force_login(coordinator)
